@@ -1,0 +1,1 @@
+"""Sans-I/O OCPP protocol core: framing, errors, catalogues, validation, RPC correlation."""
