@@ -96,6 +96,8 @@ class SimulationConfig(_Model):
     reconnect_initial_delay: float = Field(default=1.0, gt=0)
     reconnect_max_delay: float = Field(default=60.0, gt=0)
     ping_interval: float | None = Field(default=20.0, description="WebSocket ping period; None disables")
+    auto_plug_in_on_remote_start: bool = Field(
+        default=True, description="A remote start plugs the simulated EV in (as a driver waiting at the charger)")
     ev: EvConfig = Field(default_factory=EvConfig)
     v16_error_spelling: Literal["errata", "original"] = Field(
         default="errata",

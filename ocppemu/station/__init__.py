@@ -1,0 +1,1 @@
+"""Station engines: configuration, connectors, meter, smart charging, per-version behaviour."""

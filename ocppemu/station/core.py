@@ -1,0 +1,399 @@
+"""The version-neutral, sans-I/O part of a station engine: registration, heartbeat, offline queue, dispatch.
+
+A station core is driven by plain calls that take ``now`` (seconds since the epoch):
+:meth:`StationCore.connected`, :meth:`StationCore.disconnected`, :meth:`StationCore.receive`,
+:meth:`StationCore.tick` and the user actions of the version subclasses. It answers with text to send
+(:meth:`StationCore.take_outbox`), requests for the runtime (:meth:`StationCore.take_requests`: reboot, drop the
+connection) and callbacks to sinks (frame records, station events, transactions, meter samples). It never sleeps,
+never opens a socket and never raises because of what the CSMS sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ocppemu.ocpp.errors import ErrorCode, Violation
+from ocppemu.ocpp.framing import Call
+from ocppemu.ocpp.rpc import (
+    CallCompleted,
+    CallFailed,
+    Event,
+    Finding,
+    IncomingCall,
+    IncomingSend,
+    PendingCall,
+    RpcEndpoint,
+)
+from ocppemu.records import FrameRecord, MeterSample, TransactionRecord
+from ocppemu.station.config import StationConfig
+from ocppemu.station.offline_queue import OfflineQueue, QueuedMessage
+from ocppemu.station.timers import Timers
+
+log = logging.getLogger(__name__)
+
+Registration = Literal["None", "Pending", "Accepted", "Rejected"]
+MAX_FINDINGS = 1000
+
+
+@dataclass(slots=True, frozen=True)
+class StationEvent:
+    """Something a station did, for live views: ``kind`` is e.g. ``status``, ``registration``, ``transaction``."""
+
+    station_id: str
+    kind: str
+    data: dict[str, Any]
+    timestamp: float
+
+
+@dataclass(slots=True, frozen=True)
+class RuntimeRequest:
+    """What the core asks of the runtime: ``reboot`` (close, wait ``seconds``, reconnect and boot again) or
+    ``disconnect`` (drop the network for ``seconds``, then reconnect)."""
+
+    kind: Literal["reboot", "disconnect", "reconnect"]
+    seconds: float = 0.0
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Sinks:
+    """Where a station's outputs go. Every callback must return quickly and never raise."""
+
+    frame: Callable[[FrameRecord], None] | None = None
+    event: Callable[[StationEvent], None] | None = None
+    transaction: Callable[[TransactionRecord], None] | None = None
+    meter: Callable[[list[MeterSample]], None] | None = None
+
+
+def iso(now: float) -> str:
+    """OCPP timestamp text (UTC, milliseconds, ``Z``)."""
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(now * 1000) % 1000:03d}Z"
+
+
+def parse_iso(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except (ValueError, AttributeError):
+        return None
+
+
+class StationCore:
+    """Shared engine of one station; version subclasses add messages and behaviour.
+
+    Subclasses implement ``boot_payload``, ``on_registered``, ``handlers`` (action -> method), and may override
+    ``on_result_<Action>`` / ``on_timer`` / ``prepare_queued``.
+    """
+
+    def __init__(self, config: StationConfig, sinks: Sinks | None = None) -> None:
+        self.config = config
+        self.station_id = config.station_id
+        self.version = config.protocol_version
+        self.sinks = sinks or Sinks()
+        self.rpc = RpcEndpoint(self.version, config.station_id, call_timeout=config.simulation.call_timeout,
+                               spelling=config.simulation.v16_error_spelling, record_sink=self._on_frame)
+        self.timers = Timers()
+        self.queue = OfflineQueue()
+        self.is_connected = False
+        self.registration: Registration = "None"
+        self.heartbeat_interval = config.simulation.heartbeat_interval
+        self.last_heartbeat: float | None = None
+        self.csms_time_offset = 0.0
+        self.findings: deque[Finding] = deque(maxlen=MAX_FINDINGS)
+        self.last_error: str | None = None
+        self._requests: list[RuntimeRequest] = []
+        self._tx_in_flight: QueuedMessage | None = None
+        self._boot_reason: str = "PowerUp"
+        self._result_handlers: dict[str, Callable[[PendingCall, dict[str, Any], float], None]] = {}
+        self._call_handlers: dict[str, Callable[[Call, float], None]] = {}
+        for name in dir(type(self)):
+            if name.startswith("result_"):
+                self._result_handlers[name[7:]] = getattr(self, name)
+            elif name.startswith("on_call_"):
+                self._call_handlers[name[8:]] = getattr(self, name)
+
+    # -- outputs -------------------------------------------------------------------------------------------------
+
+    def take_outbox(self) -> list[str]:
+        return self.rpc.take_outbox()
+
+    def take_requests(self) -> list[RuntimeRequest]:
+        out, self._requests = self._requests, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        a, b = self.timers.next_deadline(), self.rpc.next_deadline()
+        if a is None:
+            return b
+        return a if b is None else min(a, b)
+
+    def emit(self, kind: str, now: float, **data: Any) -> None:
+        if self.sinks.event is not None:
+            self.sinks.event(StationEvent(self.station_id, kind, data, now))
+
+    def _on_frame(self, record: FrameRecord) -> None:
+        if self.sinks.frame is not None:
+            self.sinks.frame(record)
+
+    def request(self, kind: Literal["reboot", "disconnect", "reconnect"], seconds: float = 0.0,
+                reason: str = "") -> None:
+        self._requests.append(RuntimeRequest(kind, seconds, reason))
+
+    def csms_now(self, now: float) -> float:
+        """The station clock, set from the CSMS's currentTime at boot (as a real charger does)."""
+        return now + self.csms_time_offset
+
+    # -- connection life -----------------------------------------------------------------------------------------
+
+    def connected(self, now: float) -> None:
+        """The transport is open: start registration (after ``boot_delay``)."""
+        self.is_connected = True
+        self.registration = "None"
+        self.emit("connection", now, status="connected")
+        self.timers.set("boot", now + self.config.simulation.boot_delay)
+
+    def disconnected(self, now: float, reason: str = "") -> None:
+        """The transport closed: calls in flight fail, queued transaction messages stay queued."""
+        self.is_connected = False
+        for event in self.rpc.connection_lost():
+            if isinstance(event, CallFailed):
+                self._on_call_failed(event, now)
+        self._tx_in_flight = None
+        self.timers.cancel("boot")
+        self.timers.cancel("heartbeat")
+        self.emit("connection", now, status="disconnected", reason=reason)
+
+    @property
+    def online(self) -> bool:
+        """Connected and accepted by the CSMS: free to send any message."""
+        return self.is_connected and self.registration == "Accepted"
+
+    # -- input ---------------------------------------------------------------------------------------------------
+
+    def receive(self, text: str | bytes, now: float) -> None:
+        """Handle one message from the CSMS."""
+        for event in self.rpc.receive(text, now):
+            self._dispatch(event, now)
+
+    def tick(self, now: float) -> None:
+        """Fire the timers that are due and time out calls."""
+        for event in self.rpc.tick(now):
+            self._dispatch(event, now)
+        for name in self.timers.pop_due(now):
+            try:
+                self.on_timer(name, now)
+            except Exception as exc:  # a bug in one timer must not kill the station
+                log.exception("station %s: timer %r failed", self.station_id, name)
+                self.last_error = f"internal error in timer {name!r}: {exc}"
+
+    def _dispatch(self, event: Event, now: float) -> None:
+        if isinstance(event, IncomingCall):
+            self._on_incoming_call(event.call, now)
+        elif isinstance(event, CallCompleted):
+            self._on_call_completed(event, now)
+        elif isinstance(event, CallFailed):
+            self._on_call_failed(event, now)
+        elif isinstance(event, Finding):
+            self.findings.append(event)
+            self.last_error = str(event.violation)
+            log.warning("station %s: CSMS finding: %s", self.station_id, event.violation)
+            self.emit("finding", now, code=event.violation.code.value, description=str(event.violation),
+                      message_id=event.violation.message_id)
+        elif isinstance(event, IncomingSend):
+            self.emit("send_received", now, action=event.send.action)
+
+    def _on_incoming_call(self, call: Call, now: float) -> None:
+        if self.registration == "Rejected":
+            # A rejected station must not act on CSMS requests until accepted.
+            self.rpc.reply_error(call.message_id, ErrorCode.SECURITY_ERROR, "station is not accepted", now,
+                                 action=call.action)
+            return
+        handler = self._call_handlers.get(call.action)
+        if handler is None:
+            self.rpc.reply_error(call.message_id, ErrorCode.NOT_IMPLEMENTED,
+                                 f"{call.action} is not implemented by this station", now, action=call.action)
+            return
+        try:
+            handler(call, now)
+        except Exception as exc:
+            log.exception("station %s: handler for %s failed", self.station_id, call.action)
+            self.rpc.reply_error(call.message_id, ErrorCode.INTERNAL_ERROR, f"internal error: {exc}", now,
+                                 action=call.action)
+
+    def _on_call_completed(self, event: CallCompleted, now: float) -> None:
+        pending = event.pending
+        if isinstance(pending.tag, QueuedMessage):
+            self.queue.pop_head(pending.tag)
+            self._tx_in_flight = None
+        handler = self._result_handlers.get(pending.action)
+        if handler is not None:
+            try:
+                handler(pending, event.payload, now)
+            except Exception as exc:
+                log.exception("station %s: result handler for %s failed", self.station_id, pending.action)
+                self.last_error = f"internal error handling {pending.action} answer: {exc}"
+        self.pump_queue(now)
+
+    def _on_call_failed(self, event: CallFailed, now: float) -> None:
+        pending = event.pending
+        why = event.reason if event.error is None else f"{event.reason}: {event.error}"
+        if event.reason != "disconnected":
+            self.last_error = f"{pending.action} failed ({why})"
+            log.warning("station %s: %s %s failed: %s", self.station_id, pending.action, pending.message_id, why)
+        if isinstance(pending.tag, QueuedMessage):
+            self._tx_in_flight = None
+            entry = pending.tag
+            entry.attempts += 1
+            if event.reason in ("error", "invalid_result") and entry.attempts >= self.transaction_message_attempts():
+                # The CSMS refused it repeatedly: drop it, as the spec's retry limit prescribes.
+                self.queue.pop_head(entry)
+                self.emit("queue_drop", now, action=entry.action, key=entry.key, reason=why)
+            elif event.reason != "disconnected":
+                self.timers.set("tx_retry", now + self.transaction_retry_interval() * entry.attempts)
+                self.on_call_failed(pending, event, now)
+                return
+        self.on_call_failed(pending, event, now)
+        if pending.action == "BootNotification" and event.reason != "disconnected":
+            self.timers.set("boot", now + max(self.heartbeat_interval, 10))
+        self.pump_queue(now)
+
+    # -- outgoing ------------------------------------------------------------------------------------------------
+
+    def send_call(self, action: str, payload: dict[str, Any], now: float, *, validate: bool = True,
+                  tag: Any = None) -> PendingCall | Violation:
+        """Send a CALL now (queued behind the one in flight). Not for transaction messages: use ``enqueue_tx``."""
+        result = self.rpc.call(action, payload, now, validate_payload=validate, tag=tag)
+        if isinstance(result, Violation):
+            log.error("station %s: refusing to send invalid %s: %s", self.station_id, action, result)
+            self.last_error = f"invalid {action} not sent: {result}"
+        return result
+
+    def enqueue_tx(self, action: str, payload: dict[str, Any], now: float, *, local_tx: str | None = None) -> None:
+        """Queue a transaction message; it is delivered in order, once, when the station is online."""
+        self.queue.push(action, payload, local_tx=local_tx, offline=not self.online)
+        self.pump_queue(now)
+
+    def pump_queue(self, now: float) -> None:
+        if not self.online or self._tx_in_flight is not None or self.timers.is_set("tx_retry"):
+            return
+        entry = self.queue.head()
+        if entry is None:
+            return
+        payload = self.prepare_queued(entry)
+        if payload is None:
+            return  # waiting for something (e.g. the transaction id of a StartTransaction still unanswered)
+        pending = self.rpc.call(entry.action, payload, now, validate_payload=True, tag=entry,
+                                message_id=entry.message_id)
+        if isinstance(pending, Violation):
+            log.error("station %s: dropping invalid queued %s: %s", self.station_id, entry.action, pending)
+            self.queue.pop_head(entry)
+            self.pump_queue(now)
+            return
+        entry.message_id = pending.message_id
+        self._tx_in_flight = entry
+
+    # -- registration and heartbeat -------------------------------------------------------------------------------
+
+    def on_timer(self, name: Any, now: float) -> None:
+        if name == "boot":
+            if self.is_connected:
+                self.send_call("BootNotification", self.boot_payload(), now)
+        elif name == "heartbeat":
+            if self.online:
+                self.send_call("Heartbeat", {}, now)
+            self.schedule_heartbeat(now)
+        elif name == "tx_retry":
+            self.pump_queue(now)
+
+    def schedule_heartbeat(self, now: float) -> None:
+        if self.heartbeat_interval > 0:
+            self.timers.set("heartbeat", now + self.heartbeat_interval)
+        else:
+            self.timers.cancel("heartbeat")
+
+    def set_heartbeat_interval(self, seconds: int, now: float) -> None:
+        self.heartbeat_interval = seconds
+        if self.online:
+            self.schedule_heartbeat(now)
+
+    def result_BootNotification(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+        status = payload.get("status", "Rejected")
+        interval = int(payload.get("interval", 0) or 0)
+        current = parse_iso(str(payload.get("currentTime", "")))
+        if current is not None:
+            self.csms_time_offset = current - now
+        self.registration = status
+        self.emit("registration", now, status=status, interval=interval)
+        if status == "Accepted":
+            if interval > 0:
+                self.heartbeat_interval = interval
+            self.schedule_heartbeat(now)
+            self._boot_reason = "PowerUp"
+            self.on_registered(now)
+            self.pump_queue(now)
+        else:
+            # Pending or Rejected: retry the boot after the interval (or a sane default).
+            self.timers.set("boot", now + (interval if interval > 0 else 30))
+
+    def result_Heartbeat(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+        self.last_heartbeat = now
+        current = parse_iso(str(payload.get("currentTime", "")))
+        if current is not None:
+            self.csms_time_offset = current - now
+        self.emit("heartbeat", now)
+
+    # -- hooks for versions ---------------------------------------------------------------------------------------
+
+    def boot_payload(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def on_registered(self, now: float) -> None:
+        """Called when the CSMS accepted the boot."""
+
+    def prepare_queued(self, entry: QueuedMessage) -> dict[str, Any] | None:
+        return entry.payload
+
+    def on_call_failed(self, pending: PendingCall, event: CallFailed, now: float) -> None:
+        """Called when one of our calls failed (error, time-out, invalid answer, disconnect)."""
+
+    def transaction_message_attempts(self) -> int:
+        return 3
+
+    def transaction_retry_interval(self) -> float:
+        return 10.0
+
+    def prepare_reboot(self, reason: str, now: float, delay: float = 1.0) -> None:
+        """Ask the runtime to drop the connection and boot again with ``reason``."""
+        self._boot_reason = reason
+        self.request("reboot", delay, reason)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready view of the station's live state."""
+        return {
+            "station_id": self.station_id,
+            "protocol_version": self.version.value,
+            "connected": self.is_connected,
+            "registration": self.registration,
+            "heartbeat_interval": self.heartbeat_interval,
+            "last_heartbeat": iso(self.last_heartbeat) if self.last_heartbeat else None,
+            "queued_messages": len(self.queue),
+            "findings": len(self.findings),
+            "last_error": self.last_error,
+        }
+
+
+@dataclass(slots=True)
+class ActionResult:
+    """The outcome of a user action: ``ok`` or a readable ``error``."""
+
+    ok: bool
+    error: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def fail(cls, error: str) -> ActionResult:
+        return cls(False, error)

@@ -1,0 +1,235 @@
+"""The asyncio edge of one station: its connection, its wake-ups, and the user's actions.
+
+A :class:`StationRuntime` owns one sans-I/O station core and moves data between it and a
+:class:`~ocppemu.transport.base.Transport`: a supervisor task connects (with back-off and jitter), reads frames
+into the core, and a writer task sends what the core produced. Timers of the core cost one event-loop handle per
+station (``loop.call_at`` at the core's next deadline), not a task per timer.
+
+Guarantees: :meth:`StationRuntime.stop` leaves no task behind; a peer's misbehaviour (bad frames, dropped
+connections, refused handshakes) is reported through the core's ``last_error`` and events, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from ocppemu.station.config import StationConfig
+from ocppemu.station.core import RuntimeRequest, StationCore
+from ocppemu.transport.backoff import Backoff
+from ocppemu.transport.base import Transport, TransportClosed, TransportError
+from ocppemu.transport.websocket import WebSocketTransport
+
+log = logging.getLogger(__name__)
+
+TransportFactory = Callable[[StationConfig], Transport]
+State = Literal["stopped", "connecting", "connected", "waiting", "offline"]
+T = TypeVar("T")
+
+
+def default_transport(config: StationConfig) -> Transport:
+    return WebSocketTransport.from_config(config)
+
+
+class StationRuntime:
+    """Runs one station core against its CSMS. Create it, ``await start()``, act, ``await stop()``."""
+
+    def __init__(self, core: StationCore, transport_factory: TransportFactory | None = None) -> None:
+        self.core = core
+        self.config = core.config
+        self._factory = transport_factory or default_transport
+        self._transport: Transport | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._hold_until = 0.0
+        self._reconnect_now = asyncio.Event()
+        self._rng = random.Random(self.config.simulation.seed ^ hash(self.config.station_id))
+        self.backoff = Backoff.from_config(self.config.simulation, self._rng)
+        self.state: State = "stopped"
+        self.connect_attempts = 0
+        self.connected_since: float | None = None
+        self.on_state: Callable[[StationRuntime], None] | None = None
+
+    # -- life ------------------------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._supervisor is not None and not self._supervisor.done()
+
+    async def start(self) -> None:
+        """Start connecting (returns at once; watch ``state`` or the core's events)."""
+        if self.running:
+            return
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"station:{self.config.station_id}")
+        self._reschedule()
+
+    async def stop(self) -> None:
+        """Disconnect and stop all activity of this station. Queued transaction messages stay queued."""
+        task, self._supervisor = self._supervisor, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._set_state("stopped")
+
+    async def wait_connected(self, timeout: float = 10.0) -> bool:
+        """Wait until the station is connected and accepted by the CSMS; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.core.online:
+                return True
+            await asyncio.sleep(0.02)
+        return self.core.online
+
+    def act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a core method with ``now`` appended to its positional arguments, then flush its output."""
+        result = fn(*args, time.time(), **kwargs)
+        self.flush()
+        return result
+
+    def flush(self) -> None:
+        """Send what the core produced, serve its requests and re-arm its wake-up. Call after touching the core."""
+        for req in self.core.take_requests():
+            self._serve(req)
+        if self.core.rpc.outbox:
+            if self._transport is not None and self._transport.is_open:
+                self._wake.set()
+            elif not self.core.is_connected:
+                self.core.rpc.outbox.clear()  # written while offline: nowhere to go, the core re-sends what matters
+        self._reschedule()
+
+    def disconnect_network(self, seconds: float) -> None:
+        """Drop the connection abruptly and stay offline for ``seconds`` (simulated network loss)."""
+        self._hold_until = time.time() + seconds
+        self._drop("network disconnected by user")
+
+    # -- internals -------------------------------------------------------------------------------------------------
+
+    def _set_state(self, state: State) -> None:
+        self.state = state
+        if self.on_state is not None:
+            self.on_state(self)
+
+    def _serve(self, req: RuntimeRequest) -> None:
+        if req.kind == "reboot":
+            self._hold_until = time.time() + req.seconds
+            self._drop(f"reboot ({req.reason})")
+        elif req.kind == "disconnect":
+            self.disconnect_network(req.seconds)
+        elif req.kind == "reconnect":
+            self._drop("reconnect")
+
+    def _drop(self, why: str) -> None:
+        transport = self._transport
+        if transport is not None:
+            log.info("station %s: closing connection: %s", self.config.station_id, why)
+            asyncio.get_running_loop().create_task(transport.close(1000, why[:100]))
+
+    def _reschedule(self) -> None:
+        deadline = self.core.next_deadline()
+        if deadline == self._timer_at and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is None or not self.running:
+            return
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(loop.time() + max(0.0, deadline - time.time()), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        try:
+            self.core.tick(time.time())
+        except Exception:
+            log.exception("station %s: tick failed", self.config.station_id)
+        self.flush()
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        try:
+            while True:
+                wait = self._hold_until - time.time()
+                if wait > 0:
+                    self._set_state("offline")
+                    await asyncio.sleep(wait)
+                self._set_state("connecting")
+                self.connect_attempts += 1
+                try:
+                    transport = self._factory(self.config)
+                    await transport.connect()
+                except TransportError as exc:
+                    self.core.last_error = str(exc)
+                    self.core.emit("connection", time.time(), status="error", error=str(exc))
+                    delay = self.backoff.next_delay(attempt)
+                    attempt += 1
+                    log.warning("station %s: %s; retrying in %.1fs", self.config.station_id, exc, delay)
+                    self._set_state("waiting")
+                    await asyncio.sleep(delay)
+                    continue
+                attempt = 0
+                self.backoff.reset()
+                await self._run_connection(transport)
+                if self._hold_until <= time.time():
+                    # Dropped by the peer or the network: wait a back-off before the next attempt.
+                    delay = self.backoff.next_delay(0)
+                    self._set_state("waiting")
+                    await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            current = self._transport
+            if current is not None:
+                await current.close(1000, "station stopped")
+                self._transport = None
+                self.core.disconnected(time.time(), "station stopped")
+            raise
+
+    async def _run_connection(self, transport: Transport) -> None:
+        self._transport = transport
+        self.connected_since = time.time()
+        self.core.connected(time.time())
+        self._set_state("connected")
+        self._wake.clear()
+        self._writer = asyncio.create_task(self._write(transport), name=f"writer:{self.config.station_id}")
+        self.flush()
+        reason = ""
+        try:
+            while True:
+                text = await transport.recv()
+                self.core.receive(text, time.time())
+                self.flush()
+        except TransportClosed as exc:
+            reason = str(exc)
+        finally:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TransportError):
+                await self._writer
+            self._writer = None
+            self._transport = None
+            await transport.close()
+            self.core.disconnected(time.time(), reason)
+            self.connected_since = None
+            if self.running:
+                self.flush()
+
+    async def _write(self, transport: Transport) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            for text in self.core.take_outbox():
+                try:
+                    await transport.send(text)
+                except TransportClosed:
+                    return

@@ -1,0 +1,306 @@
+"""Answers of the OCPP 1.6 charge point to every CSMS-initiated action, with the behaviour that follows.
+
+Each ``on_call_<Action>`` receives a schema-valid CALL (the RPC layer already refused invalid ones with the
+spec's CallError) and must answer it through ``self.rpc.reply``. Behaviour that follows an answer (a reboot, a
+triggered message, a firmware status sequence) is started after the answer, so the CSMS sees the answer first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ocppemu.ocpp.framing import Call
+from ocppemu.station.authorization import list_update_from_v16
+from ocppemu.station.core import parse_iso
+
+if TYPE_CHECKING:
+    from ocppemu.station.v16.station import Station16
+
+_TRIGGERABLE = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
+                "MeterValues", "StatusNotification")
+_FIRMWARE_STEPS = ("Downloading", "Downloaded", "Installing", "Installed")
+_SIGNED_FIRMWARE_STEPS = ("Downloading", "Downloaded", "SignatureVerified", "Installing", "Installed")
+
+
+def on_call_UnlockConnector(self: Station16, call: Call, now: float) -> None:
+    conn = self.connector(call.payload["connectorId"])
+    if conn is None:
+        self.rpc.reply(call, {"status": "NotSupported"}, now)
+        return
+    self.rpc.reply(call, {"status": "Unlocked"}, now)
+    if conn.tx is not None and not conn.tx.stopping:
+        self._stop_transaction(conn, "UnlockCommand", now)
+    if conn.plugged:
+        self.unplug(conn.id, now)
+
+def on_call_ChangeAvailability(self: Station16, call: Call, now: float) -> None:
+    cid, kind = call.payload["connectorId"], call.payload["type"]
+    if cid != 0 and cid not in self.connectors:
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    targets = [c for c in self.connectors.values() if cid == 0 or c.id == cid]
+    inoperative = kind == "Inoperative"
+    scheduled = False
+    for conn in targets:
+        if conn.tx is not None and not conn.tx.stopping:
+            conn.scheduled_inoperative = inoperative
+            scheduled = True
+    self.rpc.reply(call, {"status": "Scheduled" if scheduled else "Accepted"}, now)
+    for conn in targets:
+        if conn.tx is not None and not conn.tx.stopping:
+            continue
+        conn.operative = not inoperative
+        if conn.status != "Faulted":
+            self._set_status(conn, self._idle_status(conn), now, force=True)
+
+def on_call_GetConfiguration(self: Station16, call: Call, now: float) -> None:
+    keys = call.payload.get("key")
+    self.rpc.reply(call, dict(self.cfg.get_configuration(keys if keys else None)), now)
+
+def on_call_ChangeConfiguration(self: Station16, call: Call, now: float) -> None:
+    outcome = self.cfg.try_change(call.payload["key"], call.payload["value"])
+    if outcome.reason:
+        self.emit("configuration", now, key=call.payload["key"], status=outcome.status, reason=outcome.reason)
+    self.rpc.reply(call, {"status": outcome.status}, now)
+
+def on_call_ClearCache(self: Station16, call: Call, now: float) -> None:
+    enabled = self.cfg.get_bool("AuthorizationCacheEnabled", True)
+    self.auth_cache.clear()
+    self.rpc.reply(call, {"status": "Accepted" if enabled else "Rejected"}, now)
+
+def on_call_DataTransfer(self: Station16, call: Call, now: float) -> None:
+    self.emit("data_transfer", now, vendor_id=call.payload["vendorId"], message_id=call.payload.get("messageId"))
+    self.rpc.reply(call, {"status": "UnknownVendorId"}, now)
+
+def on_call_TriggerMessage(self: Station16, call: Call, now: float) -> None:
+    _trigger(self, call, call.payload["requestedMessage"], call.payload.get("connectorId"), now, extended=False)
+
+def on_call_ExtendedTriggerMessage(self: Station16, call: Call, now: float) -> None:
+    _trigger(self, call, call.payload["requestedMessage"], call.payload.get("connectorId"), now, extended=True)
+
+def _trigger(self: Station16, call: Call, what: str, cid: int | None, now: float, *, extended: bool) -> None:
+    if cid is not None and cid not in self.connectors:
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    supported = _TRIGGERABLE + (("LogStatusNotification", "SignChargePointCertificate") if extended else ())
+    if extended:
+        supported = tuple(s for s in supported if s not in ("DiagnosticsStatusNotification",))
+    if what not in supported:
+        self.rpc.reply(call, {"status": "NotImplemented"}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    if what == "BootNotification":
+        self.send_call("BootNotification", self.boot_payload(), now)
+    elif what == "Heartbeat":
+        self.send_call("Heartbeat", {}, now)
+    elif what == "StatusNotification":
+        for conn in self.connectors.values():
+            if cid is None or conn.id == cid:
+                conn.reported = None
+                self._notify_status(conn, now)
+    elif what == "MeterValues":
+        measurands = self.cfg.get_list("MeterValuesSampledData", [])
+        for conn in self.connectors.values():
+            if conn.id > 0 and (cid is None or cid == 0 or conn.id == cid):
+                self._meter_values(conn, measurands, "Trigger", now)
+    elif what == "FirmwareStatusNotification":
+        self.send_call("FirmwareStatusNotification", {"status": self.firmware_status}, now)
+    elif what == "DiagnosticsStatusNotification":
+        self.send_call("DiagnosticsStatusNotification", {"status": self.diagnostics_status}, now)
+    elif what == "LogStatusNotification":
+        self.send_call("LogStatusNotification", {"status": "Idle"}, now)
+    elif what == "SignChargePointCertificate":
+        _send_sign_certificate(self, now)
+
+# -- Reservation ---------------------------------------------------------------------------------------------
+
+def on_call_ReserveNow(self: Station16, call: Call, now: float) -> None:
+    p = call.payload
+    cid = p["connectorId"]
+    if "Reservation" not in self.config.supported_profiles:
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    if cid == 0 and not self.cfg.get_bool("ReserveConnectorZeroSupported", False):
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    conn = self.connector(cid) if cid > 0 else next(
+        (c for c in self.connectors.values() if c.id > 0 and c.status == "Available"), None)
+    if conn is None:
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    existing = conn.reservation
+    if conn.status == "Faulted":
+        status = "Faulted"
+    elif conn.status == "Unavailable":
+        status = "Unavailable"
+    elif (existing is not None and existing.get("reservationId") != p["reservationId"]) \
+            or conn.status not in ("Available", "Reserved"):
+        status = "Occupied"
+    else:
+        status = "Accepted"
+    self.rpc.reply(call, {"status": status}, now)
+    if status != "Accepted":
+        return
+    conn.reservation = dict(p)
+    expiry = parse_iso(p["expiryDate"])
+    self.timers.set(("reservation", conn.id), (expiry - self.csms_time_offset) if expiry else now + 3600)
+    self._set_status(conn, "Reserved", now)
+
+def on_call_CancelReservation(self: Station16, call: Call, now: float) -> None:
+    rid = call.payload["reservationId"]
+    conn = next((c for c in self.connectors.values() if c.reservation is not None
+                 and c.reservation.get("reservationId") == rid), None)
+    self.rpc.reply(call, {"status": "Accepted" if conn else "Rejected"}, now)
+    if conn is not None:
+        conn.reservation = None
+        self.timers.cancel(("reservation", conn.id))
+        self._set_status(conn, self._idle_status(conn), now)
+
+# -- Local authorization list ---------------------------------------------------------------------------------
+
+def on_call_GetLocalListVersion(self: Station16, call: Call, now: float) -> None:
+    enabled = "LocalAuthListManagement" in self.config.supported_profiles
+    self.rpc.reply(call, {"listVersion": self.local_list.reported_version() if enabled else -1}, now)
+
+def on_call_SendLocalList(self: Station16, call: Call, now: float) -> None:
+    if "LocalAuthListManagement" not in self.config.supported_profiles:
+        self.rpc.reply(call, {"status": "NotSupported"}, now)
+        return
+    try:
+        update = list_update_from_v16(call.payload)
+    except ValueError:
+        self.rpc.reply(call, {"status": "Failed"}, now)
+        return
+    self.rpc.reply(call, {"status": self.local_list.apply(update)}, now)
+
+# -- Smart charging -------------------------------------------------------------------------------------------
+
+def on_call_SetChargingProfile(self: Station16, call: Call, now: float) -> None:
+    status = self.smart.install(call.payload["connectorId"], call.payload["csChargingProfiles"], now)
+    self.rpc.reply(call, {"status": status}, now)
+
+def on_call_ClearChargingProfile(self: Station16, call: Call, now: float) -> None:
+    self.rpc.reply(call, {"status": self.smart.clear(call.payload, now)}, now)
+
+def on_call_GetCompositeSchedule(self: Station16, call: Call, now: float) -> None:
+    self.rpc.reply(call, self.smart.composite(call.payload, now), now)
+
+# -- Firmware management and diagnostics ---------------------------------------------------------------------
+
+def on_call_UpdateFirmware(self: Station16, call: Call, now: float) -> None:
+    self.rpc.reply(call, {}, now)
+    start = parse_iso(call.payload["retrieveDate"])
+    at = max(now, (start - self.csms_time_offset) if start else now)
+    steps = [("FirmwareStatusNotification", {"status": s}) for s in _FIRMWARE_STEPS]
+    _start_sequence(self, "firmware", steps, at, reboot_after=True)
+
+def on_call_SignedUpdateFirmware(self: Station16, call: Call, now: float) -> None:
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    rid = call.payload["requestId"]
+    steps = [("SignedFirmwareStatusNotification", {"status": s, "requestId": rid})
+             for s in _SIGNED_FIRMWARE_STEPS]
+    _start_sequence(self, "firmware", steps, now, reboot_after=True)
+
+def on_call_GetDiagnostics(self: Station16, call: Call, now: float) -> None:
+    name = f"diagnostics-{self.station_id}-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    self.rpc.reply(call, {"fileName": name}, now)
+    steps = [("DiagnosticsStatusNotification", {"status": s}) for s in ("Uploading", "Uploaded")]
+    _start_sequence(self, "diagnostics", steps, now)
+
+def on_call_GetLog(self: Station16, call: Call, now: float) -> None:
+    rid = call.payload["requestId"]
+    name = f"{call.payload['logType'].lower()}-{self.station_id}.log"
+    self.rpc.reply(call, {"status": "Accepted", "filename": name}, now)
+    steps = [("LogStatusNotification", {"status": s, "requestId": rid}) for s in ("Uploading", "Uploaded")]
+    _start_sequence(self, "log", steps, now)
+
+def _start_sequence(self: Station16, name: str, steps: list[tuple[str, dict[str, Any]]], at: float, *,
+                    reboot_after: bool = False) -> None:
+    if reboot_after:
+        steps = [*steps, ("__reboot__", {})]
+    self.sequences[name] = steps
+    self.timers.set(("sequence", name), at)
+
+def on_command_timer(self: Station16, name: Any, now: float) -> bool:
+    """Timers of command behaviour; returns whether ``name`` was one of them."""
+    if name == "charging_limits":
+        self.smart.apply_limits(now)
+        return True
+    if name == "reset":
+        if len(self.queue) and now < self.reset_deadline and self.online:
+            self.timers.set("reset", now + 0.5)  # let the StopTransactions reach the CSMS first
+        else:
+            self.prepare_reboot("RemoteReset", now)
+        return True
+    if isinstance(name, tuple) and name[0] == "sequence":
+        steps = self.sequences.get(name[1], [])
+        if not steps:
+            return True
+        action, payload = steps.pop(0)
+        if action == "__reboot__":
+            self.firmware_status = "Idle"
+            self.prepare_reboot("FirmwareUpdate", now)
+            return True
+        if "status" in payload:
+            if name[1] == "firmware":
+                self.firmware_status = payload["status"]
+            elif name[1] == "diagnostics":
+                self.diagnostics_status = payload["status"]
+        if self.online:
+            self.send_call(action, payload, now)
+        self.emit(name[1], now, status=payload.get("status"))
+        if steps:
+            self.timers.set(name, now + 2.0)
+        return True
+    return False
+
+# -- Security extensions (1.6 security white paper) ----------------------------------------------------------
+
+def _send_sign_certificate(self: Station16, now: float) -> None:
+    from ocppemu.station.certificates import make_csr
+
+    csr = make_csr(self.station_id, self.cfg.get_str("CpoName", "ocppemu"))
+    self.send_call("SignCertificate", {"csr": csr}, now)
+
+def on_call_CertificateSigned(self: Station16, call: Call, now: float) -> None:
+    chain = call.payload["certificateChain"]
+    ok = "BEGIN CERTIFICATE" in chain
+    if ok:
+        self.certificates["ChargePointCertificate"] = {"pem": chain}
+    self.rpc.reply(call, {"status": "Accepted" if ok else "Rejected"}, now)
+    self.emit("certificate", now, installed=ok)
+
+def on_call_InstallCertificate(self: Station16, call: Call, now: float) -> None:
+    from ocppemu.station.certificates import certificate_hash_data
+
+    pem = call.payload["certificate"]
+    try:
+        hashes = certificate_hash_data(pem)
+    except ValueError:
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    self.certificates[hashes["serialNumber"]] = {"pem": pem, "type": call.payload["certificateType"]}
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+
+def on_call_GetInstalledCertificateIds(self: Station16, call: Call, now: float) -> None:
+    from ocppemu.station.certificates import certificate_hash_data
+
+    wanted = call.payload["certificateType"]
+    found = [certificate_hash_data(c["pem"]) for c in self.certificates.values() if c.get("type") == wanted]
+    if found:
+        self.rpc.reply(call, {"status": "Accepted", "certificateHashData": found}, now)
+    else:
+        self.rpc.reply(call, {"status": "NotFound"}, now)
+
+def on_call_DeleteCertificate(self: Station16, call: Call, now: float) -> None:
+    serial = call.payload["certificateHashData"]["serialNumber"]
+    found = self.certificates.pop(serial, None)
+    self.rpc.reply(call, {"status": "Accepted" if found else "NotFound"}, now)
+
+
+
+HANDLERS: dict[str, Callable[[Station16, Call, float], None]] = {
+    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
+}
