@@ -452,7 +452,8 @@ class Station16(StationCore):
         return {**entry.payload, "transactionId": tx.transaction_id}
 
     def _publish_tx(self, tx: Transaction16) -> None:
-        if self.sinks.transaction is not None and tx.record is not None:
+        # Published once the CSMS's transaction id is known, so the store keeps one record per transaction.
+        if self.sinks.transaction is not None and tx.record is not None and tx.transaction_id is not None:
             self.sinks.transaction(tx.record)
 
     # -- meter values ------------------------------------------------------------------------------------------

@@ -1,0 +1,353 @@
+"""A minimal bundled CSMS so a new user sees traffic without a server of their own.
+
+It accepts any station on any path for the subprotocols ``ocpp1.6``, ``ocpp2.0.1`` and ``ocpp2.1`` and answers
+every CALL with a schema-valid response: the common actions with meaningful values (BootNotification Accepted,
+incrementing transaction ids, Authorize Accepted ...), any other known action with the smallest payload its
+response schema allows (see :func:`minimal_instance`), and an action the version does not define with a
+CALLERROR ``NotImplemented``. It does not validate what the stations send: it is a demo, not a test oracle.
+
+``serve_demo_csms`` returns a :class:`DemoCsms` handle with the bound port and :meth:`DemoCsms.call` to send
+CSMS-initiated requests to a connected station; ``main_demo_csms`` is the ``ocppemu demo-csms`` entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from ocppemu.ocpp.versions import Version
+
+log = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+
+SUBPROTOCOLS: tuple[Subprotocol, ...] = tuple(Subprotocol(v.subprotocol) for v in Version)
+
+CALL, CALLRESULT, CALLERROR, CALLRESULTERROR, SEND = 2, 3, 4, 5, 6
+
+
+def now_iso() -> str:
+    """Current UTC time as an OCPP ``dateTime`` (RFC 3339, millisecond precision, ``Z``)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def schema_root() -> Path:
+    """The folder holding ``v16/``, ``v201/``, ``v21/``: bundled in the wheel, or the repository's ``schemas/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_schemas", here.parent / "schemas"):
+        if (candidate / "v16").is_dir():
+            return candidate
+    raise FileNotFoundError("OCPP JSON schemas not found (looked in ocppemu/_schemas and schemas/)")
+
+
+@cache
+def response_schema(version: Version, action: str) -> JsonObject | None:
+    """The response schema of ``action`` in ``version``, or ``None`` when the version has no such action."""
+    if not action.isidentifier():
+        return None
+    path = schema_root() / version.schema_dir / f"{action}Response.json"
+    if not path.is_file():
+        return None
+    loaded: JsonObject = json.loads(path.read_text(encoding="utf-8-sig"))
+    return loaded
+
+
+def minimal_instance(schema: JsonObject, root: JsonObject | None = None) -> Any:
+    """The smallest value ``schema`` accepts: required fields only, filled with neutral values.
+
+    Enum: its first value; string: ``""`` (padded to ``minLength``, a URL for ``format: uri``, now for
+    ``date-time``); integer/number: ``0`` or the ``minimum``; boolean: ``false``; object: its required properties
+    recursively; array: ``minItems`` minimal items (empty when there is no minimum). ``$ref`` to
+    ``#/definitions/...`` is resolved against ``root`` (the schema document).
+    """
+    root = schema if root is None else root
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target[part]
+        return minimal_instance(target, root)
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props: JsonObject = schema.get("properties", {})
+        return {name: minimal_instance(props.get(name, {}), root) for name in schema.get("required", [])}
+    if kind == "array":
+        count = int(schema.get("minItems", 0))
+        return [minimal_instance(schema.get("items", {}), root) for _ in range(count)]
+    if kind == "string":
+        fmt = schema.get("format")
+        if fmt == "date-time":
+            return now_iso()
+        if fmt == "uri":
+            return "http://localhost/"
+        return "x" * int(schema.get("minLength", 0))
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", 0)
+        return int(low) if kind == "integer" else low
+    if kind == "boolean":
+        return False
+    return None
+
+
+class DemoCallError(Exception):
+    """The station answered a CSMS-initiated call with a CALLERROR."""
+
+    def __init__(self, code: str, description: str, details: object) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.details = details
+
+
+@dataclass(slots=True)
+class _Session:
+    station_id: str
+    version: Version
+    ws: ServerConnection
+    pending: dict[str, asyncio.Future[JsonObject]] = field(default_factory=dict)
+    call_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class DemoCsms:
+    """A running demo CSMS. Use :func:`serve_demo_csms` to create one; ``async with`` or :meth:`close` ends it.
+
+    ``port`` is the bound port (useful with port 0); ``url`` is the base URL stations append their id to.
+    """
+
+    def __init__(self, host: str, heartbeat_interval: int) -> None:
+        self.host = host
+        self.port = 0
+        self.heartbeat_interval = heartbeat_interval
+        self._server: Server | None = None
+        self._sessions: dict[str, _Session] = {}
+        self._transaction_ids = itertools.count(1)
+        self._connected = asyncio.Condition()
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"ws://{host}:{self.port}"
+
+    @property
+    def stations(self) -> dict[str, Version]:
+        """Connected stations and the OCPP version each negotiated."""
+        return {sid: s.version for sid, s in self._sessions.items()}
+
+    async def wait_for_station(self, station_id: str, timeout: float = 10.0) -> None:
+        """Wait until ``station_id`` is connected; raises ``TimeoutError``."""
+        async with asyncio.timeout(timeout), self._connected:
+            await self._connected.wait_for(lambda: station_id in self._sessions)
+
+    async def call(self, station_id: str, action: str, payload: JsonObject, timeout: float = 30.0) -> JsonObject:
+        """Send a CALL to a connected station and return the payload of its CALLRESULT.
+
+        One call at a time per station, as OCPP requires. Raises ``KeyError`` when the station is not
+        connected, :class:`DemoCallError` on a CALLERROR, ``TimeoutError`` without an answer in ``timeout``
+        seconds, ``ConnectionError`` if the station disconnects meanwhile.
+        """
+        session = self._sessions[station_id]
+        async with session.call_lock:
+            unique_id = str(uuid.uuid4())
+            future: asyncio.Future[JsonObject] = asyncio.get_running_loop().create_future()
+            session.pending[unique_id] = future
+            try:
+                await self._send(session, [CALL, unique_id, action, payload])
+                async with asyncio.timeout(timeout):
+                    return await future
+            finally:
+                session.pending.pop(unique_id, None)
+
+    async def start(self, port: int) -> None:
+        self._server = await serve(
+            self._handle,
+            self.host,
+            port,
+            subprotocols=list(SUBPROTOCOLS),
+            process_request=self._check_request,
+            compression=None,
+        )
+        sock = next(iter(self._server.sockets))
+        self.port = int(sock.getsockname()[1])
+        log.info("demo CSMS listening on %s (subprotocols %s)", self.url, ", ".join(SUBPROTOCOLS))
+
+    async def close(self) -> None:
+        """Stop listening and close every station connection."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> DemoCsms:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if not self._station_id(request.path):
+            return connection.respond(400, "the URL path must end with the station id\n")
+        return None
+
+    @staticmethod
+    def _station_id(path: str) -> str:
+        return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
+
+    async def _send(self, session: _Session, frame: list[Any]) -> None:
+        text = json.dumps(frame, separators=(",", ":"))
+        log.info("%s <- %s", session.station_id, text)
+        await session.ws.send(text)
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        station_id = self._station_id(ws.request.path if ws.request else "")
+        version = Version.parse(ws.subprotocol or "ocpp1.6")
+        session = _Session(station_id, version, ws)
+        previous = self._sessions.get(station_id)
+        if previous is not None:
+            log.warning("station %s reconnected; closing its previous connection", station_id)
+            await previous.ws.close(1000, "replaced by a new connection")
+        async with self._connected:
+            self._sessions[station_id] = session
+            self._connected.notify_all()
+        log.info("station %s connected (OCPP %s)", station_id, version.value)
+        try:
+            async for message in ws:
+                text = message if isinstance(message, str) else message.decode("utf-8", errors="replace")
+                log.info("%s -> %s", station_id, text)
+                await self._on_frame(session, text)
+        except ConnectionClosed:
+            pass
+        finally:
+            if self._sessions.get(station_id) is session:
+                del self._sessions[station_id]
+            for future in session.pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError(f"station {station_id} disconnected"))
+            log.info("station %s disconnected", station_id)
+
+    async def _on_frame(self, session: _Session, text: str) -> None:
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            log.warning("station %s sent a frame that is not JSON: %.200s", session.station_id, text)
+            return
+        if not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str):
+            log.warning("station %s sent a malformed frame: %.200s", session.station_id, text)
+            return
+        kind, unique_id = frame[0], frame[1]
+        if kind == CALL:
+            if len(frame) != 4 or not isinstance(frame[2], str) or not isinstance(frame[3], dict):
+                await self._send(session, [CALLERROR, unique_id, "FormatViolation", "malformed CALL", {}])
+                return
+            await self._send(session, self._answer(session.version, unique_id, frame[2], frame[3]))
+        elif kind == CALLRESULT:
+            future = session.pending.get(unique_id)
+            if future is not None and not future.done():
+                future.set_result(frame[2] if isinstance(frame[2], dict) else {})
+        elif kind in (CALLERROR, CALLRESULTERROR):
+            future = session.pending.get(unique_id)
+            if future is not None and not future.done() and len(frame) >= 4:
+                details = frame[4] if len(frame) > 4 else {}
+                future.set_exception(DemoCallError(str(frame[2]), str(frame[3]), details))
+        elif kind != SEND:
+            log.warning("station %s sent unknown message type %r", session.station_id, kind)
+
+    def _answer(self, version: Version, unique_id: str, action: str, payload: JsonObject) -> list[Any]:
+        schema = response_schema(version, action)
+        if schema is None:
+            return [CALLERROR, unique_id, "NotImplemented", f"{action} is not an OCPP {version.value} action", {}]
+        return [CALLRESULT, unique_id, self.response_for(version, action, payload, schema)]
+
+    def response_for(
+        self, version: Version, action: str, payload: JsonObject, schema: JsonObject | None = None
+    ) -> JsonObject:
+        """The answer to a station's ``action``: meaningful for the common actions, minimal otherwise."""
+        accepted = {"status": "Accepted"}
+        if action == "BootNotification":
+            return {"status": "Accepted", "currentTime": now_iso(), "interval": self.heartbeat_interval}
+        if action == "Heartbeat":
+            return {"currentTime": now_iso()}
+        if version is Version.V16:
+            if action == "Authorize":
+                return {"idTagInfo": accepted}
+            if action == "StartTransaction":
+                return {"transactionId": next(self._transaction_ids), "idTagInfo": accepted}
+            if action == "StopTransaction":
+                return {"idTagInfo": accepted} if "idTag" in payload else {}
+        else:
+            if action == "Authorize":
+                return {"idTokenInfo": accepted}
+            if action == "TransactionEvent":
+                return {"idTokenInfo": accepted} if "idToken" in payload else {}
+        if action == "DataTransfer":
+            return accepted
+        if action in ("MeterValues", "StatusNotification"):
+            return {}
+        schema = schema if schema is not None else response_schema(version, action)
+        if schema is None:
+            return {}
+        result: JsonObject = minimal_instance(schema)
+        return result
+
+
+async def serve_demo_csms(host: str = "127.0.0.1", port: int = 9000, *, heartbeat_interval: int = 60) -> DemoCsms:
+    """Start the demo CSMS on ``host:port`` (``port=0`` picks a free one) and return its handle.
+
+    ``heartbeat_interval`` is the interval given in every BootNotification answer. Raises ``OSError`` when the
+    port cannot be bound.
+    """
+    csms = DemoCsms(host, heartbeat_interval)
+    await csms.start(port)
+    return csms
+
+
+async def run_demo_csms(host: str, port: int, heartbeat_interval: int = 60) -> None:
+    """Serve until cancelled (Ctrl-C)."""
+    csms = await serve_demo_csms(host, port, heartbeat_interval=heartbeat_interval)
+    try:
+        await asyncio.Future()
+    finally:
+        await csms.close()
+
+
+def main_demo_csms(argv: list[str] | None = None) -> int:
+    """``ocppemu demo-csms [--host H] [--port P] [--heartbeat-interval S]``: serve and print frames live."""
+    parser = argparse.ArgumentParser(prog="ocppemu demo-csms", description="Run the bundled demo CSMS.")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for all)")
+    parser.add_argument("--port", type=int, default=9000)
+    parser.add_argument("--heartbeat-interval", type=int, default=60, help="seconds, sent in Boot answers")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        asyncio.run(run_demo_csms(args.host, args.port, args.heartbeat_interval))
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", args.host, args.port, exc)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(main_demo_csms())

@@ -1,0 +1,168 @@
+"""Where stations' outputs go: the store (through bounded buffers), a JSON-lines file, and live subscribers.
+
+A :class:`Recorder` hands each station a :class:`~ocppemu.station.core.Sinks` whose callbacks return at once:
+frames go to the :class:`~ocppemu.store.buffer.MessageBuffer`; transactions, meter samples and offline-queue
+changes go to one background writer (bounded, coalescing transaction updates); subscribers get every frame and
+event synchronously and must not block (the workbench's event bus gives each subscriber its own bounded queue).
+Nothing here can slow a station down or make it fail: a store outage is counted and retried, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import IO, Any
+
+from ocppemu.ocpp.framing import dumps
+from ocppemu.records import FrameRecord, MeterSample, TransactionRecord
+from ocppemu.station.core import Sinks, StationEvent
+from ocppemu.station.offline_queue import QueuedMessage, QueueSink
+from ocppemu.store.base import Repository
+from ocppemu.store.buffer import MessageBuffer
+
+log = logging.getLogger(__name__)
+
+FrameListener = Callable[[FrameRecord], None]
+EventListener = Callable[[StationEvent], None]
+
+
+class _QueueMirror:
+    def __init__(self, recorder: Recorder, station_id: str) -> None:
+        self.recorder, self.station_id = recorder, station_id
+
+    def pushed(self, entry: QueuedMessage) -> None:
+        repo = self.recorder.repo
+        if repo is not None:
+            doc = entry.to_doc()
+            self.recorder.write(lambda: repo.queue_push(self.station_id, f"{entry.key:012d}", doc))
+
+    def removed(self, entry: QueuedMessage) -> None:
+        repo = self.recorder.repo
+        if repo is not None:
+            self.recorder.write(lambda: repo.queue_remove(self.station_id, f"{entry.key:012d}"))
+
+
+class Recorder:
+    """Fan-out of station outputs. ``repo`` may be None (no store: subscribers and the JSON-lines file only)."""
+
+    def __init__(self, repo: Repository | None, *, buffer_size: int = 10000, batch_interval: float = 1.0,
+                 jsonl_path: str | Path | None = None, max_pending_writes: int = 100000) -> None:
+        self.repo = repo
+        self.buffer = MessageBuffer(repo, max_size=buffer_size, interval=batch_interval) if repo else None
+        self._jsonl: IO[str] | None = open(jsonl_path, "a", encoding="utf-8") if jsonl_path else None  # noqa: SIM115
+        self._frame_listeners: list[FrameListener] = []
+        self._event_listeners: list[EventListener] = []
+        self._writes: asyncio.Queue[Callable[[], Awaitable[Any]]] = asyncio.Queue(max_pending_writes)
+        self._writer: asyncio.Task[None] | None = None
+        self._pending_tx: dict[tuple[str, str], TransactionRecord] = {}
+        self.dropped_writes = 0
+        self.failed_writes = 0
+
+    async def start(self) -> None:
+        if self.buffer is not None:
+            self.buffer.start()
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop(), name="recorder-writer")
+
+    async def aclose(self) -> None:
+        """Write everything still pending, then stop."""
+        if self._writer is not None:
+            await self._writes.join()
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        if self.buffer is not None:
+            await self.buffer.aclose()
+        if self._jsonl is not None:
+            self._jsonl.close()
+            self._jsonl = None
+
+    async def flush(self) -> None:
+        """Wait until every record handed over so far is in the store."""
+        await self._writes.join()
+        if self.buffer is not None:
+            await self.buffer.flush()
+
+    # -- subscribers -----------------------------------------------------------------------------------------------
+
+    def on_frame(self, listener: FrameListener) -> Callable[[], None]:
+        self._frame_listeners.append(listener)
+        return lambda: self._frame_listeners.remove(listener) if listener in self._frame_listeners else None
+
+    def on_event(self, listener: EventListener) -> Callable[[], None]:
+        self._event_listeners.append(listener)
+        return lambda: self._event_listeners.remove(listener) if listener in self._event_listeners else None
+
+    # -- sinks -------------------------------------------------------------------------------------------------------
+
+    def sinks(self) -> Sinks:
+        return Sinks(frame=self.frame, event=self.event, transaction=self.transaction, meter=self.meter)
+
+    def queue_sink(self, station_id: str) -> QueueSink:
+        return _QueueMirror(self, station_id)
+
+    def frame(self, record: FrameRecord) -> None:
+        if self.buffer is not None:
+            self.buffer.add(record)
+        if self._jsonl is not None:
+            doc = record.to_doc()
+            doc["timestamp"] = record.timestamp.isoformat()
+            self._jsonl.write(dumps(doc) + "\n")
+        for listener in self._frame_listeners:
+            try:
+                listener(record)
+            except Exception:
+                log.exception("frame listener failed")
+
+    def event(self, event: StationEvent) -> None:
+        for listener in self._event_listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
+
+    def transaction(self, record: TransactionRecord) -> None:
+        repo = self.repo
+        if repo is None:
+            return
+        key = (record.station_id, record.created_at.isoformat())
+        first = key not in self._pending_tx
+        self._pending_tx[key] = record
+        if first:
+            async def upsert() -> None:
+                rec = self._pending_tx.pop(key, record)
+                await repo.upsert_transaction(rec)
+            self.write(upsert)
+
+    def meter(self, samples: list[MeterSample]) -> None:
+        repo = self.repo
+        if repo is not None and samples:
+            self.write(lambda: repo.add_meter_samples(samples))
+
+    def write(self, op: Callable[[], Awaitable[Any]]) -> None:
+        """Queue a store write; dropped (and counted) when the queue is full."""
+        try:
+            self._writes.put_nowait(op)
+        except asyncio.QueueFull:
+            self.dropped_writes += 1
+
+    async def _write_loop(self) -> None:
+        while True:
+            op = await self._writes.get()
+            try:
+                for attempt in range(5):
+                    try:
+                        await op()
+                        break
+                    except Exception as exc:
+                        if attempt == 4:
+                            self.failed_writes += 1
+                            log.warning("store write failed, giving up: %s", exc)
+                        else:
+                            await asyncio.sleep(0.2 * 2**attempt)
+            finally:
+                self._writes.task_done()

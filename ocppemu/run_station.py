@@ -1,0 +1,180 @@
+"""``ocppemu station run`` and ``ocppemu demo``: stations in the terminal, frames printed live, all stored."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import TextIO
+
+from ocppemu.ocpp.versions import Version
+from ocppemu.recording import Recorder
+from ocppemu.records import FrameRecord
+from ocppemu.station.config import ConnectorConfig, CsmsAuth, MeterValuesConfig, StationConfig, TlsConfig
+from ocppemu.station.core import StationCore
+from ocppemu.station.factory import build_core
+from ocppemu.station.runtime import StationRuntime
+from ocppemu.store import default_store_url, open_store
+
+ARROWS = {"sent": "->", "received": "<-"}
+
+
+def format_frame(record: FrameRecord, width: int = 220) -> str:
+    """One line per frame: time, station, direction, type, action, the wire text (cut at ``width``)."""
+    ts = record.timestamp.strftime("%H:%M:%S.%f")[:-3]
+    extra = f" !{record.validation_error}" if record.validation_error else ""
+    rtt = f" {record.rtt_ms:.0f}ms" if record.rtt_ms is not None else ""
+    raw = record.raw if len(record.raw) <= width else record.raw[: width - 3] + "..."
+    return (f"{ts} {record.station_id} {ARROWS[record.direction]} {record.message_type:<10} "
+            f"{record.action or '-':<24}{rtt} {raw}{extra}")
+
+
+def printer(out: TextIO) -> object:
+    def show(record: FrameRecord) -> None:
+        print(format_frame(record), file=out, flush=True)
+    return show
+
+
+def config_from_args(args: argparse.Namespace) -> StationConfig:
+    """The station definition of ``ocppemu station run``; raises ``ValueError`` with a readable reason."""
+    version = Version.parse(args.ocpp)
+    auth = CsmsAuth()
+    if args.basic_auth:
+        user, _, password = args.basic_auth.partition(":")
+        auth = CsmsAuth(type="basic", username=user, password=password)
+    tls = TlsConfig(ca_cert=args.ca, client_cert=args.client_cert, client_key=args.client_key,
+                    insecure_skip_verify=args.insecure)
+    if args.client_cert and auth.type == "none":
+        auth = CsmsAuth(type="certificate")
+    connectors = [ConnectorConfig(id=i) for i in range(1, args.connectors + 1)]
+    meter = MeterValuesConfig()
+    if args.meter_interval is not None:
+        meter = MeterValuesConfig(interval=args.meter_interval)
+    sim: dict[str, object] = {}
+    if args.power:
+        sim["energy_delivery_rate"] = args.power
+    if args.id_tag:
+        sim["default_id_tag"] = args.id_tag
+    return StationConfig.model_validate({
+        "station_id": args.station_id, "protocol_version": version, "csms_url": args.csms,
+        "csms_auth": auth.model_dump(), "tls": tls.model_dump(), "connectors": [c.model_dump() for c in connectors],
+        "meter_values_config": meter.model_dump(), "simulation": sim,
+    })
+
+
+async def charge_once(runtime: StationRuntime, seconds: float, id_tag: str | None, *,
+                      connector: int = 1, timeout: float = 30.0) -> tuple[bool, str]:
+    """Run one full session (plug, authorize, start, meter values, stop, unplug); say whether it completed."""
+    core = runtime.core
+    result = runtime.act(core.start_session, connector, id_tag)  # type: ignore[attr-defined]
+    if not result.ok:
+        return False, f"could not start: {result.error}"
+    deadline = time.monotonic() + timeout
+    while not _tx_running(core, connector):
+        if time.monotonic() > deadline:
+            return False, f"the transaction did not start ({core.last_error or 'no answer'})"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(seconds)
+    result = runtime.act(core.stop_session, connector)  # type: ignore[attr-defined]
+    if not result.ok:
+        return False, f"could not stop: {result.error}"
+    deadline = time.monotonic() + timeout
+    while len(core.queue) or core.rpc.in_flight is not None:
+        if time.monotonic() > deadline:
+            return False, "the CSMS did not confirm the end of the transaction"
+        await asyncio.sleep(0.05)
+    runtime.act(core.unplug, connector)  # type: ignore[attr-defined]
+    return True, "session completed"
+
+
+def _tx_running(core: StationCore, connector: int) -> bool:
+    snap = core.snapshot()
+    for c in snap.get("connectors", snap.get("evses", [])):
+        if c.get("id") == connector and c.get("transaction_id") is not None and not str(
+                c.get("transaction_id")).startswith("L"):
+            return True
+    return False
+
+
+async def run_station(args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    repo = open_store(args.store or default_store_url())
+    await repo.init()
+    await repo.upsert_station(config)
+    recorder = Recorder(repo, jsonl_path=args.frames)
+    await recorder.start()
+    if not args.quiet:
+        recorder.on_frame(printer(sys.stdout))  # type: ignore[arg-type]
+    try:
+        core = build_core(config, recorder.sinks())
+    except NotImplementedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runtime = StationRuntime(core)
+    await runtime.start()
+    code = 0
+    try:
+        if not await runtime.wait_connected(args.timeout):
+            print(f"error: station {config.station_id} was not accepted by {config.connection_url()}: "
+                  f"{core.last_error or core.registration}", file=sys.stderr)
+            code = 1
+        elif args.charge is not None:
+            ok, why = await charge_once(runtime, args.charge, args.id_tag, timeout=args.timeout)
+            print(f"{config.station_id}: {why}", file=sys.stderr)
+            code = 0 if ok else 1
+        else:
+            await asyncio.Future()
+    finally:
+        await runtime.stop()
+        await recorder.aclose()
+        await repo.close()
+    return code
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    """The bundled demo CSMS, ``--stations`` stations, one session each; everything stored."""
+    from ocppemu.demo_csms import serve_demo_csms
+
+    csms = await serve_demo_csms("127.0.0.1", 0, heartbeat_interval=30)
+    url = args.store or default_store_url()
+    repo = open_store(url)
+    await repo.init()
+    recorder = Recorder(repo)
+    await recorder.start()
+    if not args.quiet:
+        recorder.on_frame(printer(sys.stdout))  # type: ignore[arg-type]
+    runtimes = []
+    version = Version.parse(args.ocpp)
+    for i in range(1, args.stations + 1):
+        config = StationConfig(station_id=f"DEMO{i:03d}", protocol_version=version,
+                               csms_url=f"ws://127.0.0.1:{csms.port}/ocpp",
+                               meter_values_config=MeterValuesConfig(interval=5))
+        await repo.upsert_station(config)
+        runtimes.append(StationRuntime(build_core(config, recorder.sinks())))
+    try:
+        for rt in runtimes:
+            await rt.start()
+        results = await asyncio.gather(*(_demo_session(rt, args.charge) for rt in runtimes))
+        await recorder.flush()
+        total = await repo.count_messages()
+        for rt, (ok, why) in zip(runtimes, results, strict=True):
+            print(f"{rt.config.station_id}: {why}", file=sys.stderr)
+        print(f"{total} frames stored in {url}", file=sys.stderr)
+        return 0 if all(ok for ok, _ in results) else 1
+    finally:
+        for rt in runtimes:
+            await rt.stop()
+        await recorder.aclose()
+        await repo.close()
+        await csms.close()
+
+
+async def _demo_session(runtime: StationRuntime, seconds: float) -> tuple[bool, str]:
+    if not await runtime.wait_connected(15):
+        return False, f"not accepted: {runtime.core.last_error}"
+    return await charge_once(runtime, seconds, None)
