@@ -24,6 +24,61 @@ _FIRMWARE_STEPS = ("Downloading", "Downloaded", "Installing", "Installed")
 _SIGNED_FIRMWARE_STEPS = ("Downloading", "Downloaded", "SignatureVerified", "Installing", "Installed")
 
 
+# -- Core ---------------------------------------------------------------------------------------------------------
+
+
+def on_call_RemoteStartTransaction(self: Station16, call: Call, now: float) -> None:
+    p = call.payload
+    id_tag = p["idTag"]
+    cid = p.get("connectorId")
+    if cid is not None:
+        conn = self.connector(cid)
+    else:
+        conn = next((c for c in self.connectors.values() if c.id > 0 and c.tx is None and c.operative
+                     and c.status in ("Available", "Preparing")), None)
+    if conn is None or conn.tx is not None or not conn.operative or conn.status in ("Faulted", "Unavailable"):
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    if conn.reservation is not None and conn.reservation.get("idTag", "").casefold() != id_tag.casefold():
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    profile = p.get("chargingProfile")
+    if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    if profile is not None:
+        self.smart.install(conn.id, profile, now, for_remote_start=True)
+    if self.config.simulation.auto_plug_in_on_remote_start and not conn.plugged:
+        conn.plugged = True
+    if self.cfg.get_bool("AuthorizeRemoteTxRequests", False):
+        self.present_id_tag(conn.id, id_tag, now)
+    else:
+        self._authorized(conn, id_tag, now)
+
+
+def on_call_RemoteStopTransaction(self: Station16, call: Call, now: float) -> None:
+    tid = call.payload["transactionId"]
+    conn = next((c for c in self.connectors.values() if c.tx is not None and not c.tx.stopping
+                 and c.tx.transaction_id == tid), None)
+    if conn is None:
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self._stop_transaction(conn, "Remote", now)
+
+
+def on_call_Reset(self: Station16, call: Call, now: float) -> None:
+    kind = call.payload["type"]
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    for conn in self.connectors.values():
+        if conn.tx is not None and not conn.tx.stopping:
+            self._stop_transaction(conn, "HardReset" if kind == "Hard" else "SoftReset", now)
+    self.emit("reset", now, type=kind)
+    self.timers.set("reset", now + 0.5)
+    self.reset_deadline = now + 10.0
+
+
 def on_call_UnlockConnector(self: Station16, call: Call, now: float) -> None:
     conn = self.connector(call.payload["connectorId"])
     if conn is None:
