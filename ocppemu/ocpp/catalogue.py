@@ -70,6 +70,8 @@ class ActionSpec:
     direction: Direction
     request_schema: dict[str, Any]
     response_schema: dict[str, Any]
+    send_only: bool = False
+    """OCPP 2.1 SEND message (``[6, id, action, payload]``): no response; ``response_schema`` is empty."""
 
     @property
     def station_sends(self) -> bool:
@@ -114,7 +116,7 @@ def _split_name(version: Version, filename: str) -> tuple[str, str] | None:
         return stem, "request"
     if stem.endswith("Request"):
         return stem.removesuffix("Request"), "request"
-    return None
+    return stem, "send"
 
 
 @cache
@@ -131,6 +133,9 @@ def catalogue(version: Version) -> Catalogue:
     actions: dict[str, ActionSpec] = {}
     station = _STATION_INITIATED[version]
     for action, parts in found.items():
+        if "send" in parts:  # 2.1 SEND messages (NotifyPeriodicEventStream): station to CSMS, unconfirmed
+            actions[action] = ActionSpec(version, action, Direction.STATION_TO_CSMS, parts["send"], {}, True)
+            continue
         if "request" not in parts or "response" not in parts:
             continue
         if action in _BOTH:
