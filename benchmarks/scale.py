@@ -1,0 +1,86 @@
+"""Many OCPP 1.6 stations in one process: memory per station and CPU per frame.
+
+Run: python benchmarks/scale.py --stations 1000 --seconds 30
+Starts the bundled demo CSMS in a separate process (so its cost is not counted), connects N stations (boot,
+status, heartbeat every --heartbeat s, one charging session each with MeterValues every --meter s), and prints:
+resident memory per station (KiB, RSS growth / N), frames exchanged, and CPU time of this process per frame (ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+import time
+
+from ocppemu.station.config import StationConfig
+from ocppemu.station.core import Sinks
+from ocppemu.station.runtime import StationRuntime
+from ocppemu.station.v16.station import Station16
+
+
+def rss_kib() -> int:
+    with open(f"/proc/{os.getpid()}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--stations", type=int, default=1000)
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--heartbeat", type=int, default=10)
+    p.add_argument("--meter", type=int, default=5)
+    p.add_argument("--port", type=int, default=9871)
+    args = p.parse_args()
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    csms = subprocess.Popen([sys.executable, "-m", "ocppemu.cli", "demo-csms", "--port", str(args.port),
+                             "--heartbeat-interval", str(args.heartbeat), "--log-level", "ERROR"])
+    await asyncio.sleep(2.0)
+    frames = 0
+
+    def count(_: object) -> None:
+        nonlocal frames
+        frames += 1
+
+    try:
+        base = rss_kib()
+        runtimes = []
+        for i in range(args.stations):
+            cfg = StationConfig(station_id=f"S{i:05d}", csms_url=f"ws://127.0.0.1:{args.port}/ocpp",
+                                meter_values_config={"interval": args.meter, "aligned_data_interval": 0},
+                                simulation={"ping_interval": None, "reconnect_initial_delay": 1.0})
+            runtimes.append(StationRuntime(Station16(cfg, Sinks(frame=count))))
+        for rt in runtimes:
+            await rt.start()
+            await asyncio.sleep(0)
+        deadline = time.monotonic() + 60
+        while sum(rt.core.online for rt in runtimes) < len(runtimes) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        online = sum(rt.core.online for rt in runtimes)
+        for rt in runtimes:
+            rt.act(rt.core.start_session, 1, None)  # type: ignore[attr-defined]
+        cpu0, frames0, t0 = time.process_time(), frames, time.monotonic()
+        await asyncio.sleep(args.seconds)
+        cpu = time.process_time() - cpu0
+        n = frames - frames0
+        rss = rss_kib()
+        print(f"stations online      {online}/{args.stations}")
+        print(f"memory per station   {(rss - base) / args.stations:.1f} KiB (RSS {rss / 1024:.0f} MiB)")
+        print(f"frames in {time.monotonic() - t0:.0f}s      {n} ({n / (time.monotonic() - t0):.0f}/s)")
+        print(f"CPU per frame        {cpu / max(n, 1) * 1000:.3f} ms")
+        for rt in runtimes:
+            await rt.stop()
+    finally:
+        csms.terminate()
+        csms.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
