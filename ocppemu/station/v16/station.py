@@ -501,7 +501,7 @@ class Station16(StationCore):
 
     def on_timer(self, name: Any, now: float) -> None:
         self._now_hint = now
-        if isinstance(name, tuple):
+        if isinstance(name, tuple) and name[0] in ("sample", "conn_timeout", "reservation"):
             kind, cid = name
             conn = self.connectors.get(cid)
             if conn is None:
@@ -516,8 +516,6 @@ class Station16(StationCore):
             elif kind == "reservation" and conn.reservation is not None:
                 conn.reservation = None
                 self._set_status(conn, self._idle_status(conn), now)
-            else:
-                commands.on_command_timer(self, name, now)
             return
         if name == "aligned":
             measurands = self.cfg.get_list("MeterValuesAlignedData", [])
