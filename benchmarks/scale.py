@@ -14,6 +14,7 @@ import os
 import resource
 import subprocess
 import sys
+import logging
 import time
 
 from ocppemu.station.config import StationConfig
@@ -37,7 +38,9 @@ async def main() -> None:
     p.add_argument("--heartbeat", type=int, default=10)
     p.add_argument("--meter", type=int, default=5)
     p.add_argument("--port", type=int, default=9871)
+    p.add_argument("--ramp", type=float, default=500.0, help="stations started per second")
     args = p.parse_args()
+    logging.basicConfig(level=logging.ERROR)
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     csms = subprocess.Popen([sys.executable, "-m", "ocppemu.cli", "demo-csms", "--port", str(args.port),
@@ -57,10 +60,11 @@ async def main() -> None:
                                 meter_values_config={"interval": args.meter, "aligned_data_interval": 0},
                                 simulation={"ping_interval": None, "reconnect_initial_delay": 1.0})
             runtimes.append(StationRuntime(Station16(cfg, Sinks(frame=count))))
-        for rt in runtimes:
+        for i, rt in enumerate(runtimes):
             await rt.start()
-            await asyncio.sleep(0)
-        deadline = time.monotonic() + 60
+            if i % 50 == 49:
+                await asyncio.sleep(50 / args.ramp)
+        deadline = time.monotonic() + 120
         while sum(rt.core.online for rt in runtimes) < len(runtimes) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
         online = sum(rt.core.online for rt in runtimes)
