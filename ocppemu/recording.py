@@ -22,6 +22,7 @@ from ocppemu.station.core import Sinks, StationEvent
 from ocppemu.station.offline_queue import QueuedMessage, QueueSink
 from ocppemu.store.base import Repository
 from ocppemu.store.buffer import MessageBuffer
+from ocppemu.store.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -154,15 +155,18 @@ class Recorder:
         while True:
             op = await self._writes.get()
             try:
-                for attempt in range(5):
+                delay = 0.1
+                while True:
                     try:
                         await op()
                         break
-                    except Exception as exc:
-                        if attempt == 4:
-                            self.failed_writes += 1
-                            log.warning("store write failed, giving up: %s", exc)
-                        else:
-                            await asyncio.sleep(0.2 * 2**attempt)
+                    except StoreUnavailableError as exc:  # outage: keep the write, retry until the store is back
+                        log.debug("store unavailable, retrying in %.1fs: %s", delay, exc)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 5.0)
+                    except Exception as exc:  # the store refused this record: report it, never loop on it
+                        self.failed_writes += 1
+                        log.warning("store refused a write: %s", exc)
+                        break
             finally:
                 self._writes.task_done()

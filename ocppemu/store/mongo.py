@@ -9,10 +9,8 @@ for response-time percentiles when the server knows it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -23,10 +21,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     BulkWriteError,
-    ConnectionFailure,
     DuplicateKeyError,
     OperationFailure,
-    PyMongoError,
 )
 from pymongo.uri_parser import parse_uri
 
@@ -46,81 +42,21 @@ from ocppemu.store.base import (
     WriteResult,
     nearest_rank,
 )
-from ocppemu.store.errors import DuplicateStationError, StoreError, StoreUnavailableError
+from ocppemu.store.errors import DuplicateStationError, StoreError
+from ocppemu.store.mongo_queries import (
+    MSG_FIELDS,
+    TEXT_FIELDS,
+    Doc,
+    errors,
+    message_query,
+    msg_from_doc,
+    reason,
+    sample_from_doc,
+)
 from ocppemu.store.stations_doc import station_from_doc, station_to_doc
 
 log = logging.getLogger(__name__)
-Doc = dict[str, Any]
-_TEXT_FIELDS = ("raw", "action", "error_description", "validation_error")
-_MSG_FIELDS = (
-    "station_id", "direction", "message_type", "message_id", "action", "protocol_version", "payload", "raw",
-    "correlation_id", "error_code", "error_description", "validation_error", "rtt_ms", "seq",
-)
 _DUPLICATE_KEY = 11000
-
-
-def message_query(flt: MessageFilter, text_index: bool) -> Doc:
-    """The MongoDB filter for ``flt`` (pure; exposed for tests). With ``text_index`` the terms also go through
-    ``$text``; the regular expressions are kept so the match is the same substring rule as without it."""
-    clauses: list[Doc] = []
-    for name in ("station_id", "action", "direction", "message_type", "correlation_id", "message_id"):
-        value = getattr(flt, name)
-        if value is not None:
-            clauses.append({name: value})
-    span: Doc = {}
-    if flt.since is not None:
-        span["$gte"] = codec.trunc_ms(flt.since)
-    if flt.until is not None:
-        span["$lt"] = codec.trunc_ms(flt.until)
-    if span:
-        clauses.append({"timestamp": span})
-    terms = flt.terms()
-    if terms and text_index:
-        clauses.append({"$text": {"$search": " ".join('"' + t.replace('"', " ") + '"' for t in terms)}})
-    for term in terms:
-        pattern = re.escape(term)
-        clauses.append({"$or": [{f: {"$regex": pattern, "$options": "i"}} for f in _TEXT_FIELDS]})
-    if not clauses:
-        return {}
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def _msg_from_doc(doc: Doc) -> StoredMessage:
-    rec = FrameRecord(
-        timestamp=codec.utc(doc["timestamp"]) or datetime.now(UTC),
-        **{name: doc[name] for name in _MSG_FIELDS},
-    )
-    return StoredMessage(str(doc["_id"]), rec)
-
-
-def _sample_from_doc(doc: Doc) -> MeterSample:
-    meta: Doc = doc["metadata"]
-    return MeterSample(
-        timestamp=codec.utc(doc["timestamp"]) or datetime.now(UTC),
-        station_id=meta["station_id"],
-        connector_id=meta["connector_id"],
-        transaction_id=meta.get("transaction_id"),
-        measurand=meta["measurand"],
-        value=doc["value"],
-        unit=doc["unit"],
-        context=doc.get("context", "Sample.Periodic"),
-        phase=doc.get("phase"),
-        location=doc.get("location", "Outlet"),
-        format=doc.get("format", "Raw"),
-    )
-
-
-@contextlib.contextmanager
-def _errors(url: str) -> Iterator[None]:
-    """Turn driver errors into store errors a user can read."""
-    try:
-        yield
-    except ConnectionFailure as exc:
-        raise StoreUnavailableError(f"MongoDB at {url} cannot be reached: {exc}") from exc
-    except PyMongoError as exc:
-        if isinstance(exc, DuplicateKeyError | BulkWriteError):
-            raise
-        raise StoreError(f"MongoDB at {url} failed: {exc}") from exc
 
 
 class MongoRepository(Repository):
@@ -158,7 +94,7 @@ class MongoRepository(Repository):
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     async def init(self) -> None:
-        with _errors(self._display):
+        with errors(self._display):
             await self._client.admin.command("ping")
             current = await self.schema_version()
             if current is not None and current > SCHEMA_VERSION:
@@ -229,11 +165,11 @@ class MongoRepository(Repository):
 
     async def _ensure_text_index(self) -> None:
         try:
-            await self._c("messages").create_index([(f, "text") for f in _TEXT_FIELDS], name="messages_text")
+            await self._c("messages").create_index([(f, "text") for f in TEXT_FIELDS], name="messages_text")
             self.capabilities["text_index"] = True
         except OperationFailure as exc:
             self.capabilities["text_index"] = False
-            self.notes["text_index"] = f"server refused a text index ({_reason(exc)}); free text uses $regex"
+            self.notes["text_index"] = f"server refused a text index ({reason(exc)}); free text uses $regex"
             log.info("MongoDB %s: %s", self._display, self.notes["text_index"])
 
     async def _ensure_ttl(self) -> None:
@@ -255,7 +191,7 @@ class MongoRepository(Repository):
             self.capabilities["ttl"] = True
         except OperationFailure as exc:
             self.capabilities["ttl"] = False
-            self.notes["ttl"] = f"server refused the TTL index ({_reason(exc)}); use purge_messages()"
+            self.notes["ttl"] = f"server refused the TTL index ({reason(exc)}); use purge_messages()"
             log.warning("MongoDB %s: %s", self._display, self.notes["ttl"])
 
     async def _detect_percentile(self) -> None:
@@ -267,7 +203,7 @@ class MongoRepository(Repository):
             self.capabilities["percentile"] = True
         except OperationFailure as exc:
             self.capabilities["percentile"] = False
-            self.notes["percentile"] = f"no $percentile ({_reason(exc)}); p95 is computed client-side"
+            self.notes["percentile"] = f"no $percentile ({reason(exc)}); p95 is computed client-side"
 
     async def close(self) -> None:
         if not self._closed:
@@ -276,7 +212,7 @@ class MongoRepository(Repository):
 
     async def health(self) -> HealthReport:
         try:
-            with _errors(self._display):
+            with errors(self._display):
                 await self._client.admin.command("ping")
                 info = await self._client.server_info()
                 version = await self.schema_version()
@@ -286,7 +222,7 @@ class MongoRepository(Repository):
         return HealthReport(True, "mongodb", detail, version, dict(self.capabilities), dict(self.notes))
 
     async def schema_version(self) -> int | None:
-        with _errors(self._display):
+        with errors(self._display):
             doc = await self._c("_meta").find_one({"_id": "schema"})
         return None if doc is None else int(doc["version"])
 
@@ -301,7 +237,7 @@ class MongoRepository(Repository):
     async def create_station(self, config: StationConfig) -> StationConfig:
         now = datetime.now(UTC)
         doc = self._station_doc(config, now, now)
-        with _errors(self._display):
+        with errors(self._display):
             try:
                 await self._c("stations").insert_one(dict(doc))
             except DuplicateKeyError as exc:
@@ -310,7 +246,7 @@ class MongoRepository(Repository):
 
     async def upsert_station(self, config: StationConfig) -> StationConfig:
         now = datetime.now(UTC)
-        with _errors(self._display):
+        with errors(self._display):
             old = await self._c("stations").find_one({"station_id": config.station_id}, {"created_at": 1})
             created = codec.utc(old.get("created_at")) if old else None
             doc = self._station_doc(config, created or now, now)
@@ -318,7 +254,7 @@ class MongoRepository(Repository):
         return station_from_doc(doc)
 
     async def get_station(self, station_id: str) -> StationConfig | None:
-        with _errors(self._display):
+        with errors(self._display):
             doc = await self._c("stations").find_one({"station_id": station_id})
         return None if doc is None else station_from_doc(doc)
 
@@ -330,7 +266,7 @@ class MongoRepository(Repository):
             query["tags"] = {"$all": list(tags)}
         if enabled is not None:
             query["enabled"] = enabled
-        with _errors(self._display):
+        with errors(self._display):
             docs = await self._c("stations").find(query).sort("station_id", ASCENDING).to_list()
         out: list[StationConfig] = []
         for doc in docs:
@@ -341,14 +277,14 @@ class MongoRepository(Repository):
         return out
 
     async def delete_station(self, station_id: str) -> bool:
-        with _errors(self._display):
+        with errors(self._display):
             res = await self._c("stations").delete_one({"station_id": station_id})
             await self._c("offline_queue").delete_many({"station_id": station_id})
         return res.deleted_count > 0
 
     async def update_runtime_state(self, state: StationRuntimeState) -> bool:
         data = state.model_dump(mode="json")
-        with _errors(self._display):
+        with errors(self._display):
             res = await self._c("stations").update_one(
                 {"station_id": state.station_id},
                 {"$set": {"runtime": data, "connection_status": state.connection_status}},
@@ -356,7 +292,7 @@ class MongoRepository(Repository):
         return res.matched_count > 0
 
     async def get_runtime_state(self, station_id: str) -> StationRuntimeState | None:
-        with _errors(self._display):
+        with errors(self._display):
             doc = await self._c("stations").find_one({"station_id": station_id}, {"runtime": 1})
         if doc is None or doc.get("runtime") is None:
             return None
@@ -381,13 +317,13 @@ class MongoRepository(Repository):
                                            f"bytes, more than the limit of {self.max_document_bytes}"))
                 continue
             doc: Doc = {"_id": ObjectId(rid), "timestamp": codec.trunc_ms(r.timestamp), "created_at": created}
-            for name in _MSG_FIELDS:
+            for name in MSG_FIELDS:
                 doc[name] = getattr(r, name)
             docs.append(doc)
             positions.append(i)
         if not docs:
             return result
-        with _errors(self._display):
+        with errors(self._display):
             try:
                 res = await self._c("messages").insert_many(docs, ordered=False)
                 result.inserted += len(res.inserted_ids)
@@ -423,18 +359,18 @@ class MongoRepository(Repository):
             keyset = {"$or": [{"timestamp": {op: ts}}, {"timestamp": ts, "_id": {op: oid}}]}
             query = {"$and": [query, keyset]} if query else keyset
         direction = ASCENDING if ascending else DESCENDING
-        with _errors(self._display):
+        with errors(self._display):
             docs = await self._c("messages").find(query).sort(
                 [("timestamp", direction), ("_id", direction)]).limit(limit).to_list()
-        return [_msg_from_doc(d) for d in docs]
+        return [msg_from_doc(d) for d in docs]
 
     async def count_messages(self, flt: MessageFilter | None = None) -> int:
         query = message_query(flt or MessageFilter(), self.capabilities.get("text_index", False))
-        with _errors(self._display):
+        with errors(self._display):
             return await self._c("messages").count_documents(query)
 
     async def purge_messages(self, before: datetime) -> int:
-        with _errors(self._display):
+        with errors(self._display):
             res = await self._c("messages").delete_many({"timestamp": {"$lt": codec.trunc_ms(before)}})
         return res.deleted_count
 
@@ -443,7 +379,7 @@ class MongoRepository(Repository):
         doc = codec.dates_trunc(tx.to_doc(), codec.TX_DATES)
         codec.check_size(f"transaction {tx.transaction_id!r}", codec.doc_size(doc), self.max_document_bytes)
         created = doc.pop("created_at")
-        with _errors(self._display):
+        with errors(self._display):
             await self._c("transactions").update_one(
                 {"station_id": tx.station_id, "transaction_id": tx.transaction_id},
                 {"$set": doc, "$setOnInsert": {"created_at": created}},
@@ -456,7 +392,7 @@ class MongoRepository(Repository):
         return TransactionRecord(**codec.dates_utc(doc, codec.TX_DATES))
 
     async def get_transaction(self, station_id: str, transaction_id: str) -> TransactionRecord | None:
-        with _errors(self._display):
+        with errors(self._display):
             doc = await self._c("transactions").find_one({"station_id": station_id, "transaction_id": transaction_id})
         return None if doc is None else self._tx(doc)
 
@@ -469,7 +405,7 @@ class MongoRepository(Repository):
     ) -> list[TransactionRecord]:
         query = {k: v for k, v in (("station_id", station_id), ("status", status), ("id_tag", id_tag))
                  if v is not None}
-        with _errors(self._display):
+        with errors(self._display):
             docs = await self._c("transactions").find(query).sort(
                 [("start_timestamp", DESCENDING), ("station_id", ASCENDING), ("transaction_id", ASCENDING)]
             ).limit(limit).to_list()
@@ -488,7 +424,7 @@ class MongoRepository(Repository):
         ]
         if not docs:
             return 0
-        with _errors(self._display):
+        with errors(self._display):
             res = await self._c("meter_values").insert_many(docs)
         return len(res.inserted_ids)
 
@@ -512,16 +448,16 @@ class MongoRepository(Repository):
             span["$lt"] = codec.trunc_ms(until)
         if span:
             query["timestamp"] = span
-        with _errors(self._display):
+        with errors(self._display):
             docs = await self._c("meter_values").find(query).sort(
                 [("timestamp", ASCENDING), ("_id", ASCENDING)]).to_list()
-        return [_sample_from_doc(d) for d in docs]
+        return [sample_from_doc(d) for d in docs]
 
     # -- sessions ----------------------------------------------------------------------------------------
     async def add_session(self, session: SessionRecord) -> str:
         oid = ObjectId()
         doc = codec.dates_trunc(session.to_doc(), codec.SESSION_DATES)
-        with _errors(self._display):
+        with errors(self._display):
             await self._c("sessions").insert_one({"_id": oid, **doc, "created_at": datetime.now(UTC)})
         return str(oid)
 
@@ -530,7 +466,7 @@ class MongoRepository(Repository):
             return False
         doc = codec.dates_trunc(session.to_doc(), codec.SESSION_DATES)
         doc["updated_at"] = datetime.now(UTC)
-        with _errors(self._display):
+        with errors(self._display):
             res = await self._c("sessions").update_one({"_id": ObjectId(session_id)}, {"$set": doc})
         return res.matched_count > 0
 
@@ -538,7 +474,7 @@ class MongoRepository(Repository):
         self, station_id: str | None = None, status: str | None = None, limit: int = 1000
     ) -> list[StoredSession]:
         query = {k: v for k, v in (("station_id", station_id), ("status", status)) if v is not None}
-        with _errors(self._display):
+        with errors(self._display):
             docs = await self._c("sessions").find(query).sort(
                 [("connected_at", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()
         fields = set(SessionRecord.__dataclass_fields__)
@@ -557,24 +493,24 @@ class MongoRepository(Repository):
     async def save_template(self, name: str, doc: Mapping[str, Any], kind: str = "station") -> None:
         ready = self._checked(f"template {name!r}", doc)
         now = datetime.now(UTC)
-        with _errors(self._display):
+        with errors(self._display):
             await self._c("templates").update_one(
                 {"name": name}, {"$set": {"kind": kind, "doc": ready, "updated_at": now},
                                  "$setOnInsert": {"created_at": now}}, upsert=True)
 
     async def get_template(self, name: str) -> dict[str, Any] | None:
-        with _errors(self._display):
+        with errors(self._display):
             doc = await self._c("templates").find_one({"name": name})
         return None if doc is None else dict(doc["doc"])
 
     async def list_templates(self, kind: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
         query = {"kind": kind} if kind is not None else {}
-        with _errors(self._display):
+        with errors(self._display):
             docs = await self._c("templates").find(query).sort("name", ASCENDING).to_list()
         return [(d["name"], d["kind"], dict(d["doc"])) for d in docs]
 
     async def delete_template(self, name: str) -> bool:
-        with _errors(self._display):
+        with errors(self._display):
             res = await self._c("templates").delete_one({"name": name})
         return res.deleted_count > 0
 
@@ -584,7 +520,7 @@ class MongoRepository(Repository):
         created = codec.trunc_ms(datetime.now(UTC))
         full = self._checked(f"scenario run {oid}", {**doc, "id": str(oid), "created_at": created})
         scenario = full.get("scenario")
-        with _errors(self._display):
+        with errors(self._display):
             await self._c("scenario_runs").insert_one({
                 "_id": oid, "scenario": scenario if isinstance(scenario, str) else None,
                 "created_at": created, "doc": full})
@@ -593,7 +529,7 @@ class MongoRepository(Repository):
     async def get_scenario_run(self, run_id: str) -> dict[str, Any] | None:
         if not codec.is_record_id(run_id):
             return None
-        with _errors(self._display):
+        with errors(self._display):
             doc = await self._c("scenario_runs").find_one({"_id": ObjectId(run_id)})
         return None if doc is None else dict(doc["doc"])
 
@@ -606,7 +542,7 @@ class MongoRepository(Repository):
         ready.pop("created_at", None)
         merged = self._checked(f"scenario run {run_id}", {**current, **ready})
         scenario = merged.get("scenario")
-        with _errors(self._display):
+        with errors(self._display):
             res = await self._c("scenario_runs").update_one(
                 {"_id": ObjectId(run_id)},
                 {"$set": {"doc": merged, "scenario": scenario if isinstance(scenario, str) else None}})
@@ -614,7 +550,7 @@ class MongoRepository(Repository):
 
     async def list_scenario_runs(self, scenario: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         query = {"scenario": scenario} if scenario is not None else {}
-        with _errors(self._display):
+        with errors(self._display):
             docs = await self._c("scenario_runs").find(query).sort(
                 [("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()
         return [dict(d["doc"]) for d in docs]
@@ -622,14 +558,14 @@ class MongoRepository(Repository):
     async def delete_scenario_run(self, run_id: str) -> bool:
         if not codec.is_record_id(run_id):
             return False
-        with _errors(self._display):
+        with errors(self._display):
             res = await self._c("scenario_runs").delete_one({"_id": ObjectId(run_id)})
         return res.deleted_count > 0
 
     # -- offline queues ----------------------------------------------------------------------------------
     async def queue_push(self, station_id: str, key: str, doc: Mapping[str, Any]) -> None:
         ready = self._checked(f"queued message {key!r} of station {station_id!r}", doc)
-        with _errors(self._display):
+        with errors(self._display):
             counter = await self._c("_counters").find_one_and_update(
                 {"_id": "offline_queue"}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
             seq = int(counter["value"]) if counter else 0
@@ -639,12 +575,12 @@ class MongoRepository(Repository):
                 upsert=True)
 
     async def queue_list(self, station_id: str) -> list[QueueItem]:
-        with _errors(self._display):
+        with errors(self._display):
             docs = await self._c("offline_queue").find({"station_id": station_id}).sort("seq", ASCENDING).to_list()
         return [QueueItem(d["key"], dict(d["doc"])) for d in docs]
 
     async def queue_remove(self, station_id: str, key: str) -> bool:
-        with _errors(self._display):
+        with errors(self._display):
             res = await self._c("offline_queue").delete_one({"station_id": station_id, "key": key})
         return res.deleted_count > 0
 
@@ -664,7 +600,7 @@ class MongoRepository(Repository):
                     else {"$push": "$rtt_ms"}),
         }
         pipeline = [{"$match": match}, {"$group": group}, {"$sort": {"count": -1, "_id": 1}}]
-        with _errors(self._display):
+        with errors(self._display):
             rows = await (await self._c("messages").aggregate(pipeline)).to_list()
         out: list[ActionStats] = []
         for r in rows:
@@ -675,8 +611,3 @@ class MongoRepository(Repository):
             out.append(ActionStats(r["_id"], int(r["count"]), int(r["errors"]), r["mean"],
                                    None if p95 is None else float(p95)))
         return out
-
-
-def _reason(exc: OperationFailure) -> str:
-    details = exc.details or {}
-    return str(details.get("errmsg") or exc)

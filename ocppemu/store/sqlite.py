@@ -31,154 +31,21 @@ from ocppemu.store.base import (
     StoredMessage,
     StoredSession,
     WriteResult,
-    nearest_rank,
 )
 from ocppemu.store.errors import DuplicateStationError, StoreError, StoreUnavailableError
+from ocppemu.store.sqlite_schema import (
+    MIGRATIONS,
+    MSG_COLS,
+    P95,
+    icontains,
+    message_where,
+    msg_from_row,
+    sample_from_row,
+)
 from ocppemu.store.stations_doc import station_from_doc, station_to_doc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-CREATE TABLE IF NOT EXISTS stations (
-  station_id TEXT PRIMARY KEY, doc TEXT NOT NULL, runtime TEXT, connection_status TEXT,
-  enabled INTEGER NOT NULL, auto_start INTEGER NOT NULL, protocol_version TEXT NOT NULL, tags TEXT NOT NULL,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS stations_status ON stations(connection_status);
-CREATE INDEX IF NOT EXISTS stations_enabled ON stations(enabled, auto_start);
-CREATE INDEX IF NOT EXISTS stations_version ON stations(protocol_version);
-CREATE TABLE IF NOT EXISTS messages (
-  id TEXT PRIMARY KEY, ts INTEGER NOT NULL, station_id TEXT NOT NULL, direction TEXT NOT NULL,
-  message_type TEXT NOT NULL, message_id TEXT, action TEXT, protocol_version TEXT NOT NULL, payload TEXT,
-  raw TEXT NOT NULL, correlation_id TEXT, error_code TEXT, error_description TEXT, validation_error TEXT,
-  rtt_ms REAL, seq INTEGER NOT NULL, created_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS messages_station_ts ON messages(station_id, ts, id);
-CREATE INDEX IF NOT EXISTS messages_action_ts ON messages(action, ts, id);
-CREATE INDEX IF NOT EXISTS messages_ts ON messages(ts, id);
-CREATE INDEX IF NOT EXISTS messages_correlation ON messages(correlation_id);
-CREATE INDEX IF NOT EXISTS messages_message_id ON messages(message_id);
-CREATE INDEX IF NOT EXISTS messages_created ON messages(created_at);
-CREATE TABLE IF NOT EXISTS transactions (
-  station_id TEXT NOT NULL, transaction_id TEXT NOT NULL, status TEXT NOT NULL, id_tag TEXT,
-  start_ts INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (station_id, transaction_id));
-CREATE INDEX IF NOT EXISTS transactions_station_start ON transactions(station_id, start_ts);
-CREATE INDEX IF NOT EXISTS transactions_status ON transactions(status);
-CREATE INDEX IF NOT EXISTS transactions_id_tag ON transactions(id_tag);
-CREATE TABLE IF NOT EXISTS meter_values (
-  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, station_id TEXT NOT NULL, connector_id INTEGER NOT NULL,
-  transaction_id TEXT, measurand TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL, context TEXT,
-  phase TEXT, location TEXT, format TEXT);
-CREATE INDEX IF NOT EXISTS meter_station_tx ON meter_values(station_id, transaction_id, measurand, ts);
-CREATE INDEX IF NOT EXISTS meter_station_ts ON meter_values(station_id, ts);
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY, station_id TEXT NOT NULL, status TEXT NOT NULL, connected_at INTEGER NOT NULL,
-  doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS sessions_station_status ON sessions(station_id, status);
-CREATE INDEX IF NOT EXISTS sessions_status ON sessions(status);
-CREATE TABLE IF NOT EXISTS templates (
-  name TEXT PRIMARY KEY, kind TEXT NOT NULL, doc TEXT NOT NULL, created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS scenario_runs (
-  id TEXT PRIMARY KEY, scenario TEXT, created_at INTEGER NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS scenario_runs_scenario ON scenario_runs(scenario, created_at);
-CREATE INDEX IF NOT EXISTS scenario_runs_created ON scenario_runs(created_at);
-CREATE TABLE IF NOT EXISTS offline_queue (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, station_id TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL,
-  created_at INTEGER NOT NULL, UNIQUE (station_id, key));
-""",
-}
-
-_MSG_COLS = (
-    "id, ts, station_id, direction, message_type, message_id, action, protocol_version, payload, raw, "
-    "correlation_id, error_code, error_description, validation_error, rtt_ms, seq"
-)
-_TEXT_COLS = ("raw", "action", "error_description", "validation_error")
-
-
-class _P95:
-    """SQLite aggregate: nearest-rank 95th percentile of the non-NULL values."""
-
-    def __init__(self) -> None:
-        self.values: list[float] = []
-
-    def step(self, value: Any) -> None:
-        if value is not None:
-            self.values.append(value)
-
-    def finalize(self) -> Any:
-        return nearest_rank(self.values, 0.95)
-
-
-def _icontains(haystack: str | None, needle: str) -> bool:
-    return haystack is not None and needle.casefold() in haystack.casefold()
-
-
-def _like(term: str) -> str:
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def message_where(flt: MessageFilter) -> tuple[list[str], list[Any]]:
-    """SQL conditions and parameters for ``flt`` (pure; exposed for tests)."""
-    where: list[str] = []
-    params: list[Any] = []
-    for col in ("station_id", "action", "direction", "message_type", "correlation_id", "message_id"):
-        value = getattr(flt, col)
-        if value is not None:
-            where.append(f"{col} = ?")
-            params.append(value)
-    if flt.since is not None:
-        where.append("ts >= ?")
-        params.append(codec.to_ms(flt.since))
-    if flt.until is not None:
-        where.append("ts < ?")
-        params.append(codec.to_ms(flt.until))
-    for term in flt.terms():
-        if term.isascii():
-            where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in _TEXT_COLS) + ")")
-            params.extend([_like(term)] * len(_TEXT_COLS))
-        else:
-            where.append("(" + " OR ".join(f"ocppemu_icontains({c}, ?)" for c in _TEXT_COLS) + ")")
-            params.extend([term] * len(_TEXT_COLS))
-    return where, params
-
-
-def _msg_from_row(row: sqlite3.Row) -> StoredMessage:
-    rec = FrameRecord(
-        timestamp=codec.from_ms(row["ts"]),
-        station_id=row["station_id"],
-        direction=row["direction"],
-        message_type=row["message_type"],
-        message_id=row["message_id"],
-        action=row["action"],
-        protocol_version=row["protocol_version"],
-        payload=codec.loads(row["payload"]),
-        raw=row["raw"],
-        correlation_id=row["correlation_id"],
-        error_code=row["error_code"],
-        error_description=row["error_description"],
-        validation_error=row["validation_error"],
-        rtt_ms=row["rtt_ms"],
-        seq=row["seq"],
-    )
-    return StoredMessage(row["id"], rec)
-
-
-def _sample_from_row(row: sqlite3.Row) -> MeterSample:
-    return MeterSample(
-        timestamp=codec.from_ms(row["ts"]),
-        station_id=row["station_id"],
-        connector_id=row["connector_id"],
-        transaction_id=row["transaction_id"],
-        measurand=row["measurand"],
-        value=row["value"],
-        unit=row["unit"],
-        context=row["context"],
-        phase=row["phase"],
-        location=row["location"],
-        format=row["format"],
-    )
-
 
 def _now_ms() -> int:
     return codec.to_ms(datetime.now(UTC))
@@ -228,8 +95,8 @@ class SqliteRepository(Repository):
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=5000")
-        db.create_function("ocppemu_icontains", 2, _icontains, deterministic=True)
-        db.create_aggregate("ocppemu_p95", 1, _P95)
+        db.create_function("ocppemu_icontains", 2, icontains, deterministic=True)
+        db.create_aggregate("ocppemu_p95", 1, P95)
         self._db = db
 
     def _migrate_sync(self) -> None:
@@ -242,7 +109,7 @@ class SqliteRepository(Repository):
                 f"{self.path} has schema version {current}, newer than this ocppemu ({SCHEMA_VERSION}); upgrade"
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
-            db.executescript("BEGIN;" + _MIGRATIONS[version] + "COMMIT;")
+            db.executescript("BEGIN;" + MIGRATIONS[version] + "COMMIT;")
             with db:
                 db.execute(
                     "INSERT INTO meta(key, value) VALUES('schema_version', ?) "
@@ -287,6 +154,7 @@ class SqliteRepository(Repository):
         notes = {
             "text_index": "free text is matched with LIKE (substring, case-insensitive)",
             "ttl": "retention_days is applied when the store is opened",
+            "timeseries": "meter_values is a table indexed by station, transaction, measurand and time",
         }
         return HealthReport(True, "sqlite", f"SQLite {sqlite3.sqlite_version} at {self.path}", version, caps, notes)
 
@@ -414,7 +282,7 @@ class SqliteRepository(Repository):
         with self._conn as db:
             before = db.total_changes
             db.executemany(
-                f"INSERT OR IGNORE INTO messages({_MSG_COLS}, created_at) VALUES ({', '.join('?' * 17)})", rows
+                f"INSERT OR IGNORE INTO messages({MSG_COLS}, created_at) VALUES ({', '.join('?' * 17)})", rows
             )
             result.inserted = db.total_changes - before
         result.duplicates = len(rows) - result.inserted
@@ -437,13 +305,13 @@ class SqliteRepository(Repository):
             where.append("(ts, id) > (?, ?)" if ascending else "(ts, id) < (?, ?)")
             params.extend(after)
         order = "ASC" if ascending else "DESC"
-        sql = f"SELECT {_MSG_COLS} FROM messages"
+        sql = f"SELECT {MSG_COLS} FROM messages"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY ts {order}, id {order} LIMIT ?"
         params.append(limit)
         rows = await self._run(lambda: self._conn.execute(sql, params).fetchall())
-        return [_msg_from_row(r) for r in rows]
+        return [msg_from_row(r) for r in rows]
 
     async def count_messages(self, flt: MessageFilter | None = None) -> int:
         where, params = message_where(flt or MessageFilter())
@@ -549,7 +417,7 @@ class SqliteRepository(Repository):
             params.append(codec.to_ms(until))
         sql = "SELECT * FROM meter_values WHERE " + " AND ".join(where) + " ORDER BY ts, id"
         rows = await self._run(lambda: self._conn.execute(sql, params).fetchall())
-        return [_sample_from_row(r) for r in rows]
+        return [sample_from_row(r) for r in rows]
 
     # -- sessions ----------------------------------------------------------------------------------------
     def _session_sync(self, session_id: str, session: SessionRecord, insert: bool) -> bool:
