@@ -162,7 +162,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         results = await asyncio.gather(*(_demo_session(rt, args.charge) for rt in runtimes))
         await recorder.flush()
         total = await repo.count_messages()
-        for rt, (ok, why) in zip(runtimes, results, strict=True):
+        for rt, (_ok, why) in zip(runtimes, results, strict=True):
             print(f"{rt.config.station_id}: {why}", file=sys.stderr)
         print(f"{total} frames stored in {url}", file=sys.stderr)
         return 0 if all(ok for ok, _ in results) else 1

@@ -81,4 +81,4 @@ else
   say "npm packages up to date in tests/browser"
 fi
 
-say "done"
+say "done in ${SECONDS}s"

@@ -294,7 +294,7 @@ class VersionModule:
             out.append("")
         out.append(f'    model_config = ConfigDict(extra="{spec.extra}")')
         for f in spec.fields:
-            annotation = f.annotation if f.required else f"{f.annotation} | None"
+            annotation = f.annotation if f.required or f.annotation == "Any" else f"{f.annotation} | None"
             kwargs = list(f.kwargs) if f.required else ["default=None", *f.kwargs]
             if f.description:
                 kwargs.append(f"description={json.dumps(f.description, ensure_ascii=False)}")

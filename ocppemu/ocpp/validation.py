@@ -38,10 +38,65 @@ _RULE_CODES: dict[str, ErrorCode] = {
 }
 
 _cache: dict[tuple[Version, str, Part], Callable[[Any], Any]] = {}
+_Path = tuple[str, ...]
+
+
+def _strip_multiple_of(node: Any, path: _Path, found: list[tuple[_Path, float]]) -> Any:
+    """Copy of a schema without ``multipleOf`` (recorded with its path, ``*`` for array items).
+
+    JSON-schema validators check ``multipleOf: 0.1`` (1.6 charging limits) in binary floating point and so
+    refuse ordinary values such as 1.2 or 0.7; a charger must accept them, so we check with a tolerance instead.
+    """
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "multipleOf" and isinstance(value, int | float):
+                found.append((path, float(value)))
+                continue
+            if key == "properties" and isinstance(value, dict):
+                out[key] = {k: _strip_multiple_of(v, (*path, k), found) for k, v in value.items()}
+            elif key == "items":
+                out[key] = _strip_multiple_of(value, (*path, "*"), found)
+            else:
+                out[key] = _strip_multiple_of(value, path, found) if isinstance(value, dict | list) else value
+        return out
+    if isinstance(node, list):
+        return [_strip_multiple_of(v, path, found) for v in node]
+    return node
+
+
+def _values_at(data: Any, path: _Path) -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = [("", data)]
+    for key in path:
+        nxt: list[tuple[str, Any]] = []
+        for where, value in items:
+            if key == "*" and isinstance(value, list):
+                nxt.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
+            elif isinstance(value, dict) and key in value:
+                nxt.append((f"{where}.{key}" if where else key, value[key]))
+        items = nxt
+    return items
+
+
+def _with_multiples(fn: Callable[[Any], Any], checks: list[tuple[_Path, float]]) -> Callable[[Any], Any]:
+    def check(data: Any) -> Any:
+        fn(data)
+        for path, step in checks:
+            for where, value in _values_at(data, path):
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    ratio = value / step
+                    if abs(ratio - round(ratio)) > 1e-6:
+                        raise fastjsonschema.JsonSchemaValueException(
+                            f"data.{where} must be multiple of {step}", value, f"data.{where}", None, "multipleOf")
+        return data
+    return check
 
 
 def validator(version: Version, action: str, part: Part) -> Callable[[Any], Any] | None:
-    """The compiled validator of an action's request or response; ``None`` when the action is unknown."""
+    """The compiled validator of an action's request or response; ``None`` when the action is unknown.
+
+    Validation never changes the payload (schema defaults are not filled in).
+    """
     key = (version, action, part)
     fn = _cache.get(key)
     if fn is None:
@@ -49,7 +104,11 @@ def validator(version: Version, action: str, part: Part) -> Callable[[Any], Any]
         if spec is None:
             return None
         schema = spec.request_schema if part == "request" else spec.response_schema
-        fn = fastjsonschema.compile(schema)
+        checks: list[tuple[_Path, float]] = []
+        stripped = _strip_multiple_of(schema, (), checks)
+        fn = fastjsonschema.compile(stripped, use_default=False)
+        if checks:
+            fn = _with_multiples(fn, checks)
         _cache[key] = fn
     return fn
 

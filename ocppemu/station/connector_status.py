@@ -74,10 +74,7 @@ def check_transition(version: Version, connector: int, current: str, target: str
     """Raise :class:`IllegalTransition` unless ``current -> target`` is allowed (same status is a no-op)."""
     if current == target:
         return
-    if version is Version.V16:
-        table = TRANSITIONS_16_CP if connector == 0 else TRANSITIONS_16
-    else:
-        table = TRANSITIONS_2X
+    table = (TRANSITIONS_16_CP if connector == 0 else TRANSITIONS_16) if version is Version.V16 else TRANSITIONS_2X
     allowed = table.get(current)
     if allowed is None or target not in allowed:
         raise IllegalTransition(version, connector, current, target)

@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
+from ocppemu.ocpp.framing import dumps
 from ocppemu.station.device_model_catalog import (
     _DEC,
     JSON,
@@ -490,7 +489,7 @@ for the bound travels alone). ``seqNo`` counts
     size = 0
     overhead = 200  # envelope keys plus the CALL frame around the payload ([2, "<uuid>", "<Action>", {...}])
     for item in items:
-        item_size = len(orjson.dumps(item)) + 1
+        item_size = len(dumps(item).encode()) + 1
         over_bytes = bytes_per_message is not None and current and size + item_size + overhead > bytes_per_message
         if len(current) >= limit or over_bytes:
             chunks.append(current)

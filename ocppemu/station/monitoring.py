@@ -34,6 +34,7 @@ CRITERIA: dict[str, tuple[str, ...]] = {
     "DeltaMonitoring": ("Delta",),
     "PeriodicMonitoring": ("Periodic", "PeriodicClockAligned"),
 }
+_MAX_PERIOD_S = 366 * 86400
 _PERIODIC = ("Periodic", "PeriodicClockAligned")
 _THRESHOLD = ("UpperThreshold", "LowerThreshold")
 
@@ -202,6 +203,8 @@ class Monitoring:
             if (other is not existing and other.component.index == ckey.index
                     and other.variable.index == vkey.index and other.type == mtype and other.severity == severity):
                 return "Duplicate", None, None
+        if mtype in _PERIODIC and not 1 <= float(value) <= _MAX_PERIOD_S:
+            return "Rejected", _rejected("ValueOutOfRange", f"a period is 1 to {_MAX_PERIOD_S} seconds"), None
         if existing is None:
             existing = Monitor(self._next_id, ckey, vkey, mtype, float(value), severity)
             self._next_id += 1

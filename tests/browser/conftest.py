@@ -1,7 +1,3 @@
-"""Makes the harness fixtures available to every test under tests/browser."""
+"""Makes the browser harness fixtures available to every test under tests/browser."""
 
-from __future__ import annotations
-
-from harness import start_voila
-
-__all__ = ["start_voila"]
+from tests.browser.harness import start_voila  # noqa: F401

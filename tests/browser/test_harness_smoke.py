@@ -13,7 +13,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from harness import VoilaServer, describe, offline_violations, require_browser_parts, run_browser
+
+from tests.browser.harness import VoilaServer, describe, offline_violations, require_browser_parts, run_browser
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

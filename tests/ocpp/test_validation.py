@@ -48,3 +48,22 @@ def test_wire_codes_per_version() -> None:
 @pytest.mark.parametrize("version", list(Version))
 def test_every_validator_compiles(version: Version) -> None:
     warm_up(version)
+
+
+def test_multiple_of_tenth_is_checked_with_a_tolerance() -> None:
+    profile = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+               "chargingProfileKind": "Absolute",
+               "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [
+                   {"startPeriod": 0, "limit": 1.2}, {"startPeriod": 60, "limit": 0.7}]}}
+    assert validate(Version.V16, "SetChargingProfile", "request",
+                    {"connectorId": 1, "csChargingProfiles": profile}) is None
+    profile["chargingSchedule"]["chargingSchedulePeriod"][1]["limit"] = 0.75  # type: ignore[index]
+    got = validate(Version.V16, "SetChargingProfile", "request", {"connectorId": 1, "csChargingProfiles": profile})
+    assert got is not None and got.code is ErrorCode.PROPERTY_CONSTRAINT_VIOLATION and "limit" in got.description
+
+
+def test_validation_does_not_fill_in_defaults() -> None:
+    payload = {"eventType": "Started", "timestamp": "2026-01-01T00:00:00Z", "triggerReason": "Authorized",
+               "seqNo": 0, "transactionInfo": {"transactionId": "t1"}}
+    assert validate(Version.V201, "TransactionEvent", "request", payload) is None
+    assert "offline" not in payload

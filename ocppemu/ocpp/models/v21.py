@@ -1059,7 +1059,7 @@ class DataTransferRequest(OcppPayload):
         max_length=50,
         description="May be used to indicate a specific message or implementation.",
     )
-    data: Any | None = Field(
+    data: Any = Field(
         default=None,
         description="Data without specified length or format. This needs to be decided by both parties (Open to implementation).",
     )
@@ -1071,7 +1071,7 @@ class DataTransferResponse(OcppPayload):
     model_config = ConfigDict(extra="forbid")
     status: DataTransferStatusEnumType
     statusInfo: StatusInfoType | None = None
-    data: Any | None = Field(
+    data: Any = Field(
         default=None,
         description="Data without specified length or format, in response to request.",
     )
