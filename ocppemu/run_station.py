@@ -11,11 +11,20 @@ from typing import TextIO
 from ocppemu.ocpp.versions import Version
 from ocppemu.recording import Recorder
 from ocppemu.records import FrameRecord
-from ocppemu.station.config import ConnectorConfig, CsmsAuth, MeterValuesConfig, StationConfig, TlsConfig
+from ocppemu.station.config import (
+    ConnectorConfig,
+    CsmsAuth,
+    MeterValuesConfig,
+    StationConfig,
+    StationRuntimeState,
+    TlsConfig,
+)
 from ocppemu.station.core import StationCore
 from ocppemu.station.factory import build_core
+from ocppemu.station.offline_queue import QueuedMessage
 from ocppemu.station.runtime import StationRuntime
 from ocppemu.store import default_store_url, open_store
+from ocppemu.store.base import Repository
 
 ARROWS = {"sent": "->", "received": "<-"}
 
@@ -111,7 +120,7 @@ async def run_station(args: argparse.Namespace) -> int:
     if not args.quiet:
         recorder.on_frame(printer(sys.stdout))  # type: ignore[arg-type]
     try:
-        core = build_core(config, recorder.sinks())
+        core = await restore_core(config, repo, recorder)
     except NotImplementedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -131,9 +140,30 @@ async def run_station(args: argparse.Namespace) -> int:
             await asyncio.Future()
     finally:
         await runtime.stop()
+        await save_state(core, repo)
         await recorder.aclose()
         await repo.close()
     return code
+
+
+async def restore_core(config: StationConfig, repo: Repository, recorder: Recorder) -> StationCore:
+    """Build a station core with what the store kept of its last run: energy registers and the offline queue."""
+    state = await repo.get_runtime_state(config.station_id)
+    registers = {int(k): float(v) for k, v in state.energy_register_wh.items()} if state else None
+    core = build_core(config, recorder.sinks(), registers_wh=registers)
+    saved = await repo.queue_list(config.station_id)
+    if saved:
+        core.queue.restore([QueuedMessage.from_doc(item.doc) for item in saved])
+    core.queue.sink = recorder.queue_sink(config.station_id)
+    return core
+
+
+async def save_state(core: StationCore, repo: Repository) -> None:
+    registers = getattr(core, "registers", None)
+    state = StationRuntimeState(station_id=core.station_id,
+                                energy_register_wh=registers() if callable(registers) else {},
+                                registration_status=core.registration, last_error=core.last_error)
+    await repo.update_runtime_state(state)
 
 
 async def run_demo(args: argparse.Namespace) -> int:

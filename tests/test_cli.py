@@ -49,3 +49,27 @@ async def test_station_run_fails_clearly_without_a_csms() -> None:
 async def test_bad_arguments_are_reported() -> None:
     code, _, err = await _run("station", "run", "--csms", "ftp://x", "--quiet")
     assert code == 2 and "csms_url" in err
+
+
+async def test_energy_register_is_monotonic_across_runs(tmp_path: Path) -> None:
+    csms = await serve_demo_csms("127.0.0.1", 0, heartbeat_interval=30)
+    db = tmp_path / "s.db"
+    runs = []
+    try:
+        for _ in range(2):
+            jsonl = tmp_path / f"f{len(runs)}.jsonl"
+            code, _, err = await _run("station", "run", "--csms", f"ws://127.0.0.1:{csms.port}/ocpp", "--id", "MONO",
+                                      "--charge", "1.5", "--power", "20000", "--store", f"sqlite:///{db}",
+                                      "--frames", str(jsonl), "--quiet")
+            assert code == 0, err
+            runs.append([__import__("json").loads(line) for line in jsonl.read_text().splitlines()])
+    finally:
+        await csms.close()
+
+    def first(frames: list[dict[str, object]], action: str) -> dict[str, object]:
+        return next(f["payload"] for f in frames if f["action"] == action and f["message_type"] == "Call")  # type: ignore[return-value]
+
+    stop1 = first(runs[0], "StopTransaction")["meterStop"]
+    start2 = first(runs[1], "StartTransaction")["meterStart"]
+    assert isinstance(stop1, int) and stop1 > 0
+    assert start2 == stop1
