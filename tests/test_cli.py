@@ -73,3 +73,17 @@ async def test_energy_register_is_monotonic_across_runs(tmp_path: Path) -> None:
     start2 = first(runs[1], "StartTransaction")["meterStart"]
     assert isinstance(stop1, int) and stop1 > 0
     assert start2 == stop1
+
+
+async def test_station_run_201_charge_completes(tmp_path: Path) -> None:
+    csms = await serve_demo_csms("127.0.0.1", 0, heartbeat_interval=30)
+    try:
+        code, out, err = await _run("station", "run", "--csms", f"ws://127.0.0.1:{csms.port}/ocpp", "--id", "CS201",
+                                    "--ocpp", "2.0.1", "--charge", "2", "--meter-interval", "1",
+                                    "--store", f"sqlite:///{tmp_path / 'x.db'}")
+    finally:
+        await csms.close()
+    assert code == 0, err
+    assert "session completed" in err
+    for action in ("BootNotification", "TransactionEvent", "StatusNotification"):
+        assert action in out

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
@@ -57,6 +59,10 @@ class StationRuntime:
         self.connect_attempts = 0
         self.connected_since: float | None = None
         self.on_state: Callable[[StationRuntime], None] | None = None
+        self._cert_dir: str | None = None
+        from ocppemu.station.uploads import attach  # file uploads (GetLog) run at this edge, not in the core
+
+        attach(self)
 
     # -- life ------------------------------------------------------------------------------------------------------
 
@@ -158,6 +164,25 @@ class StationRuntime:
             log.exception("station %s: tick failed", self.config.station_id)
         self.flush()
 
+    def _effective_config(self) -> StationConfig:
+        """The configuration to connect with: a certificate the CSMS signed for the station (SignCertificate ->
+        CertificateSigned) replaces the configured client certificate, as on a real charger."""
+        getter = getattr(self.core, "client_certificate", None)
+        installed = getter() if callable(getter) else None
+        if not installed or not self.config.connection_url().startswith("wss://"):
+            return self.config
+        chain, key = installed
+        if self._cert_dir is None:
+            self._cert_dir = tempfile.mkdtemp(prefix=f"ocppemu-{self.config.station_id}-")
+        cert_path, key_path = os.path.join(self._cert_dir, "cert.pem"), os.path.join(self._cert_dir, "key.pem")
+        with open(cert_path, "w", encoding="ascii") as fh:
+            fh.write(chain)
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key)
+        tls = self.config.tls.model_copy(update={"client_cert": cert_path, "client_key": key_path})
+        return self.config.model_copy(update={"tls": tls})
+
     async def _supervise(self) -> None:
         attempt = 0
         try:
@@ -169,7 +194,7 @@ class StationRuntime:
                 self._set_state("connecting")
                 self.connect_attempts += 1
                 try:
-                    transport = self._factory(self.config)
+                    transport = self._factory(self._effective_config())
                     await transport.connect()
                 except TransportError as exc:
                     self.core.last_error = str(exc)

@@ -372,6 +372,22 @@ class PeerCp201(_Recording, v201.ChargePoint):  # type: ignore[misc]
     def on_display_messages(self, **_: Any) -> Any:
         return r201.NotifyDisplayMessages()
 
+    @on("SignCertificate")
+    def on_sign_certificate(self, **_: Any) -> Any:
+        return r201.SignCertificate(status="Accepted")
+
+    @on("Get15118EVCertificate")
+    def on_get_15118_certificate(self, **_: Any) -> Any:
+        return r201.Get15118EVCertificate(status="Accepted", exi_response="AAAA")
+
+    @on("GetCertificateStatus")
+    def on_get_certificate_status(self, **_: Any) -> Any:
+        return r201.GetCertificateStatus(status="Accepted", ocsp_result="AAAA")
+
+    @on("PublishFirmwareStatusNotification")
+    def on_publish_firmware_status(self, **_: Any) -> Any:
+        return r201.PublishFirmwareStatusNotification()
+
 
 _CP_CLASSES: dict[str, type[ChargePoint]] = {"ocpp1.6": PeerCp16, "ocpp2.0.1": PeerCp201}
 

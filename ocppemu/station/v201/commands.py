@@ -1,0 +1,532 @@
+"""Answers of the 2.0.1 station to the CSMS's operational actions, with the behaviour that follows.
+
+Transactions (RequestStart/StopTransaction, GetTransactionStatus), availability (ChangeAvailability, Reset,
+UnlockConnector), TriggerMessage, authorization data (ClearCache, SendLocalList, GetLocalListVersion),
+reservations (ReserveNow, CancelReservation, ReservationStatusUpdate on expiry), DataTransfer, display messages,
+CostUpdated, CustomerInformation and SetNetworkProfile.
+
+Each ``on_call_<Action>`` gets a schema-valid CALL (the RPC layer refused invalid ones) and answers through
+``self.rpc.reply`` before starting the behaviour that follows, so the CSMS sees the answer first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ocppemu.ocpp.framing import Call
+from ocppemu.station.authorization import (
+    AuthorizationDataError,
+    IdToken,
+    from_id_token,
+    list_update_from_v2,
+)
+from ocppemu.station.core import iso, parse_iso
+from ocppemu.station.v201.evse import Evse201, Reservation201
+
+if TYPE_CHECKING:
+    from ocppemu.station.v201.station import Station201
+
+_VENDOR_ID = "ocppemu"
+
+
+def _info(code: str, text: str) -> dict[str, str]:
+    return {"reasonCode": code[:20], "additionalInfo": text[:512]}
+
+
+# -- transactions -------------------------------------------------------------------------------------------
+
+
+def on_call_RequestStartTransaction(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    try:
+        token = from_id_token(p["idToken"])
+    except AuthorizationDataError as exc:
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("InvalidIdToken", str(exc))}, now)
+        return
+    evse_id = p.get("evseId")
+    if self.registration != "Accepted":
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("Pending", "boot not accepted")}, now)
+        return
+    if evse_id is not None:
+        evse = self.evses.get(evse_id)
+    else:
+        evse = next((e for e in self.evses.values() if e.active_tx is None and e.operative and not e.plugged
+                     and all(c.status == "Available" for c in e.connectors.values())), None)
+    if evse is None or not (self.station_operative and evse.operative) or \
+            any(c.faulted for c in evse.connectors.values()):
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse" if evse is None else
+                                                                        "Unavailable", "EVSE not usable")}, now)
+        return
+    tx = evse.active_tx
+    if tx is not None and tx.id_token is not None:
+        self.rpc.reply(call, {"status": "Rejected", "transactionId": tx.transaction_id,
+                              "statusInfo": _info("TxInProgress", "a transaction is running")}, now)
+        return
+    if evse.reservation is not None and not evse.reservation.matches(token):
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("Reserved", "EVSE reserved")}, now)
+        return
+    profile = p.get("chargingProfile")
+    if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
+        self.rpc.reply(call, {"status": "Rejected",
+                              "statusInfo": _info("InvalidProfile", "only a TxProfile may come with it")}, now)
+        return
+    answer: dict[str, Any] = {"status": "Accepted"}
+    if tx is not None:
+        answer["transactionId"] = tx.transaction_id
+    self.rpc.reply(call, answer, now)
+    evse.pending_remote_start_id = p["remoteStartId"]
+    if tx is not None:
+        tx.remote_start_id = p["remoteStartId"]
+    if self.config.simulation.auto_plug_in_on_remote_start and not evse.plugged and tx is None:
+        evse.plugged_connector = min(evse.connectors)  # the driver waiting at the charger plugs in
+    if self.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart", False) and self.auth_enabled():
+        self.send_online("Authorize", {"idToken": p["idToken"]}, now, tag=("authorize", evse.id, token))
+    else:
+        self.authorized(evse, token, "RemoteStart", now)
+    if profile is not None and evse.active_tx is not None:
+        from ocppemu.station.v201 import smart
+
+        smart.install(self, evse.id, profile, now, remote_start=True)
+
+
+def on_call_RequestStopTransaction(self: Station201, call: Call, now: float) -> None:
+    tid = call.payload["transactionId"]
+    evse = next((e for e in self.evses.values() if e.active_tx is not None
+                 and e.active_tx.transaction_id == tid), None)
+    if evse is None:
+        self.rpc.reply(call, {"status": "Rejected"}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.end_transaction(evse, "RemoteStop", "Remote", now)
+
+
+def on_call_GetTransactionStatus(self: Station201, call: Call, now: float) -> None:
+    tid = call.payload.get("transactionId")
+    queued = [e for e in self.queue if e.action == "TransactionEvent" and (tid is None or e.local_tx == tid)]
+    answer: dict[str, Any] = {"messagesInQueue": bool(queued)}
+    if tid is not None:
+        answer["ongoingIndicator"] = any(e.active_tx is not None and e.active_tx.transaction_id == tid
+                                         for e in self.evses.values())
+    self.rpc.reply(call, answer, now)
+
+
+# -- availability -------------------------------------------------------------------------------------------
+
+
+def _targets(self: Station201, evse_id: int | None) -> list[Evse201]:
+    return list(self.evses.values()) if evse_id in (None, 0) else [e for e in self.evses.values() if e.id == evse_id]
+
+
+def on_call_ChangeAvailability(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    operative = p["operationalStatus"] == "Operative"
+    where = p.get("evse")
+    evse_id = None if where is None else where["id"]
+    connector_id = None if where is None else where.get("connectorId")
+    targets = _targets(self, evse_id)
+    if not targets or (connector_id is not None and connector_id not in targets[0].connectors):
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", "no such EVSE")}, now)
+        return
+    busy = [e for e in targets if e.active_tx is not None]
+    if busy and not operative:
+        for e in busy:
+            e.scheduled_inoperative = True
+        if evse_id in (None, 0):
+            self.pending_station_inoperative = True
+        self.rpc.reply(call, {"status": "Scheduled"}, now)
+        for e in targets:
+            if e.active_tx is None:
+                _set_operative(self, e, False, connector_id, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    if evse_id in (None, 0):
+        self.station_operative = operative
+        self.dm.set_value("ChargingStation", "AvailabilityState", "Available" if operative else "Unavailable")
+    for e in targets:
+        _set_operative(self, e, operative, connector_id if evse_id not in (None, 0) else None, now)
+
+
+def _set_operative(self: Station201, evse: Evse201, operative: bool, connector_id: int | None, now: float) -> None:
+    if connector_id is not None:
+        evse.connectors[connector_id].operative = operative
+    else:
+        evse.operative = operative
+        for c in evse.connectors.values():
+            c.operative = True
+    evse.scheduled_inoperative = None
+    self.refresh_status(evse, now)
+
+
+def on_transaction_ended(self: Station201, evse: Evse201, now: float) -> None:
+    """Apply what waited for the end of a transaction: a scheduled Inoperative, a Reset OnIdle."""
+    if evse.scheduled_inoperative:
+        _set_operative(self, evse, False, None, now)
+        if getattr(self, "pending_station_inoperative", False) and all(
+                e.active_tx is None for e in self.evses.values()):
+            self.station_operative = False
+            self.pending_station_inoperative = False
+            self.dm.set_value("ChargingStation", "AvailabilityState", "Unavailable")
+    if self.pending_reset is not None:
+        _, reset_evse = self.pending_reset
+        idle = all(e.active_tx is None for e in _targets(self, reset_evse))
+        if idle:
+            self.pending_reset = None
+            _do_reset(self, reset_evse, now)
+
+
+def on_call_Reset(self: Station201, call: Call, now: float) -> None:
+    kind = call.payload["type"]
+    evse_id = call.payload.get("evseId")
+    if evse_id is not None and evse_id not in self.evses:
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", "no such EVSE")}, now)
+        return
+    targets = _targets(self, evse_id)
+    busy = [e for e in targets if e.active_tx is not None]
+    if kind == "OnIdle" and busy:
+        self.pending_reset = (kind, evse_id)
+        self.rpc.reply(call, {"status": "Scheduled"}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    for e in busy:
+        self.end_transaction(e, "ResetCommand", "ImmediateReset", now)
+    _do_reset(self, evse_id, now)
+
+
+def _do_reset(self: Station201, evse_id: int | None, now: float) -> None:
+    self.emit("reset", now, evse_id=evse_id)
+    if evse_id not in (None, 0):
+        evse = self.evses[evse_id]
+        evse.plugged_connector = None
+        evse.auth_token = None
+        self.refresh_status(evse, now)
+        return
+    self.security_event("ResetOrReboot", now, "Reset requested by the CSMS")
+    self.timers.set("reset", now + 0.5)
+    self.reset_deadline = now + 10.0
+
+
+def on_call_UnlockConnector(self: Station201, call: Call, now: float) -> None:
+    evse = self.evses.get(call.payload["evseId"])
+    if evse is None or call.payload["connectorId"] not in evse.connectors:
+        self.rpc.reply(call, {"status": "UnknownConnector"}, now)
+        return
+    tx = evse.active_tx
+    if tx is not None and tx.id_token is not None:
+        self.rpc.reply(call, {"status": "OngoingAuthorizedTransaction"}, now)
+        return
+    self.rpc.reply(call, {"status": "Unlocked"}, now)
+    if evse.plugged:
+        self.unplug(evse.id, now)
+
+
+# -- TriggerMessage -----------------------------------------------------------------------------------------
+
+
+def on_call_TriggerMessage(self: Station201, call: Call, now: float) -> None:
+    what = call.payload["requestedMessage"]
+    where = call.payload.get("evse")
+    evse_id = None if where is None else where["id"]
+    if evse_id is not None and evse_id != 0 and evse_id not in self.evses:
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", "no such EVSE")}, now)
+        return
+    targets = _targets(self, evse_id)
+    if what == "BootNotification" and self.registration == "Accepted":
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("Accepted", "already accepted")}, now)
+        return
+    if what == "TransactionEvent" and not any(e.active_tx is not None for e in targets):
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("NoTransaction", "none running")}, now)
+        return
+    supported = {"BootNotification", "LogStatusNotification", "FirmwareStatusNotification", "Heartbeat",
+                 "MeterValues", "SignChargingStationCertificate", "StatusNotification", "TransactionEvent",
+                 "PublishFirmwareStatusNotification", "SignV2GCertificate", "SignCombinedCertificate"}
+    if what not in supported:
+        self.rpc.reply(call, {"status": "NotImplemented"}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    from ocppemu.station.v201 import maintenance
+
+    if what == "BootNotification":
+        self.trigger_boot(now)
+    elif what == "Heartbeat":
+        self.send_online("Heartbeat", {}, now)
+    elif what == "StatusNotification":
+        connector_id = None if where is None else where.get("connectorId")
+        for e in targets:
+            for c in e.connectors.values():
+                if connector_id is None or c.id == connector_id:
+                    c.reported = None
+                    self.report_status(e, c.id, now)
+    elif what == "MeterValues":
+        for e in targets:
+            self.send_meter_values(e, "Trigger", now)
+    elif what == "TransactionEvent":
+        for e in targets:
+            if e.active_tx is not None:
+                values = self.sample(e, self.dm.get_list("SampledDataCtrlr", "TxUpdatedMeasurands"), "Trigger",
+                                     now, e.active_tx)
+                self.transaction_event(e, "Updated", "Trigger", now, meter_values=values)
+    elif what == "FirmwareStatusNotification":
+        maintenance.send_firmware_status(self, now)
+    elif what == "LogStatusNotification":
+        maintenance.send_log_status(self, now)
+    elif what == "PublishFirmwareStatusNotification":
+        maintenance.send_publish_status(self, now)
+    else:
+        kind = {"SignV2GCertificate": "V2GCertificate", "SignCombinedCertificate": "V2GCertificate"}.get(
+            what, "ChargingStationCertificate")
+        maintenance.send_sign_certificate(self, kind, now)
+
+
+# -- authorization data -------------------------------------------------------------------------------------
+
+
+def on_call_ClearCache(self: Station201, call: Call, now: float) -> None:
+    enabled = self.dm.get_bool("AuthCacheCtrlr", "Enabled", True)
+    if enabled:
+        self.auth_cache.clear()
+    self.rpc.reply(call, {"status": "Accepted" if enabled else "Rejected"}, now)
+
+
+def on_call_GetLocalListVersion(self: Station201, call: Call, now: float) -> None:
+    self.rpc.reply(call, {"versionNumber": self.local_list.reported_version()}, now)
+
+
+def on_call_SendLocalList(self: Station201, call: Call, now: float) -> None:
+    try:
+        update = list_update_from_v2(call.payload)
+    except (AuthorizationDataError, ValueError) as exc:
+        self.rpc.reply(call, {"status": "Failed", "statusInfo": _info("InvalidValue", str(exc))}, now)
+        return
+    status = self.local_list.apply(update)
+    answer: dict[str, Any] = {"status": "Failed" if status == "NotSupported" else status}
+    if status == "NotSupported":
+        answer["statusInfo"] = _info("Disabled", "LocalAuthListCtrlr.Enabled is false")
+    self.rpc.reply(call, answer, now)
+    self.dm.set_value("LocalAuthListCtrlr", "Entries", str(len(self.local_list)))
+
+
+# -- reservations -------------------------------------------------------------------------------------------
+
+
+def on_call_ReserveNow(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    if not self.dm.get_bool("ReservationCtrlr", "Enabled", True):
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("Disabled", "reservations off")}, now)
+        return
+    try:
+        token = from_id_token(p["idToken"])
+        group = from_id_token(p["groupIdToken"]) if p.get("groupIdToken") is not None else None
+    except AuthorizationDataError as exc:
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("InvalidIdToken", str(exc))}, now)
+        return
+    rid, evse_id = p["id"], p.get("evseId")
+    existing = next((e for e in self.evses.values() if e.reservation is not None and e.reservation.id == rid),
+                    None)
+    if evse_id is not None:
+        evse = self.evses.get(evse_id)
+    else:
+        evse = existing or next((e for e in self.evses.values() if e.reservation is None and e.active_tx is None
+                                 and not e.plugged and e.operative and self.station_operative), None)
+    if evse is None:
+        self.rpc.reply(call, {"status": "Rejected" if evse_id is not None else "Occupied"}, now)
+        return
+    statuses = {c.status for c in evse.connectors.values()}
+    if "Faulted" in statuses and len(statuses) == 1:
+        status = "Faulted"
+    elif not (self.station_operative and evse.operative):
+        status = "Unavailable"
+    elif evse.active_tx is not None or evse.plugged or (
+            evse.reservation is not None and evse.reservation.id != rid):
+        status = "Occupied"
+    else:
+        status = "Accepted"
+    self.rpc.reply(call, {"status": status}, now)
+    if status != "Accepted":
+        return
+    if existing is not None and existing is not evse:
+        existing.reservation = None
+        self.refresh_status(existing, now)
+    expiry = parse_iso(p["expiryDateTime"])
+    at = (expiry - self.csms_time_offset) if expiry is not None else now + 3600
+    evse.reservation = Reservation201(rid, token, at, evse.id, group, p.get("connectorType"))
+    self.timers.set(("reservation", rid), max(at, now + 0.001))
+    self.emit("reservation", now, reservation_id=rid, status="Reserved", evse_id=evse.id)
+    self.refresh_status(evse, now)
+
+
+def on_call_CancelReservation(self: Station201, call: Call, now: float) -> None:
+    rid = call.payload["reservationId"]
+    evse = next((e for e in self.evses.values() if e.reservation is not None and e.reservation.id == rid), None)
+    self.rpc.reply(call, {"status": "Accepted" if evse is not None else "Rejected"}, now)
+    if evse is not None:
+        evse.reservation = None
+        self.timers.cancel(("reservation", rid))
+        self.emit("reservation", now, reservation_id=rid, status="Cancelled", evse_id=evse.id)
+        self.refresh_status(evse, now)
+
+
+def _expire_reservation(self: Station201, rid: int, now: float) -> None:
+    evse = next((e for e in self.evses.values() if e.reservation is not None and e.reservation.id == rid), None)
+    if evse is None:
+        return
+    evse.reservation = None
+    self.send_online("ReservationStatusUpdate", {"reservationId": rid, "reservationUpdateStatus": "Expired"}, now)
+    self.emit("reservation", now, reservation_id=rid, status="Expired", evse_id=evse.id)
+    self.refresh_status(evse, now)
+
+
+# -- messages, costs, customers, network ----------------------------------------------------------------------
+
+
+def on_call_DataTransfer(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    self.emit("data_transfer", now, vendor_id=p["vendorId"], message_id=p.get("messageId"))
+    if p["vendorId"] != _VENDOR_ID:
+        self.rpc.reply(call, {"status": "UnknownVendorId"}, now)
+    elif p.get("messageId") not in (None, "echo"):
+        self.rpc.reply(call, {"status": "UnknownMessageId"}, now)
+    else:
+        answer: dict[str, Any] = {"status": "Accepted"}
+        if "data" in p:
+            answer["data"] = p["data"]
+        self.rpc.reply(call, answer, now)
+
+
+def on_call_SetDisplayMessage(self: Station201, call: Call, now: float) -> None:
+    msg = call.payload["message"]
+    formats = self.dm.get_list("DisplayMessageCtrlr", "SupportedFormats")
+    priorities = self.dm.get_list("DisplayMessageCtrlr", "SupportedPriorities")
+    tid = msg.get("transactionId")
+    if not self.dm.get_bool("DisplayMessageCtrlr", "Enabled", True):
+        status = "Rejected"
+    elif msg["message"]["format"] not in formats:
+        status = "NotSupportedMessageFormat"
+    elif msg["priority"] not in priorities:
+        status = "NotSupportedPriority"
+    elif tid is not None and not any(e.active_tx is not None and e.active_tx.transaction_id == tid
+                                     for e in self.evses.values()):
+        status = "UnknownTransaction"
+    elif len(self.display_messages) >= 20 and msg["id"] not in self.display_messages:
+        status = "Rejected"
+    else:
+        status = "Accepted"
+    self.rpc.reply(call, {"status": status}, now)
+    if status == "Accepted":
+        self.display_messages[msg["id"]] = dict(msg)
+        self.dm.set_value("DisplayMessageCtrlr", "DisplayMessages", str(len(self.display_messages)))
+        self.emit("display_message", now, id=msg["id"], content=msg["message"]["content"])
+
+
+def on_call_GetDisplayMessages(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    ids = set(p.get("id") or [])
+    found = [m for m in self.display_messages.values()
+             if (not ids or m["id"] in ids) and (p.get("priority") in (None, m["priority"]))
+             and (p.get("state") is None or m.get("state") == p["state"])]
+    self.rpc.reply(call, {"status": "Accepted" if found else "Unknown"}, now)
+    for i in range(0, len(found), 10):
+        chunk = found[i:i + 10]
+        self.send_online("NotifyDisplayMessages", {"requestId": p["requestId"], "tbc": i + 10 < len(found),
+                                                   "messageInfo": chunk}, now)
+
+
+def on_call_ClearDisplayMessage(self: Station201, call: Call, now: float) -> None:
+    found = self.display_messages.pop(call.payload["id"], None)
+    self.rpc.reply(call, {"status": "Accepted" if found is not None else "Unknown"}, now)
+    self.dm.set_value("DisplayMessageCtrlr", "DisplayMessages", str(len(self.display_messages)))
+
+
+def on_call_CostUpdated(self: Station201, call: Call, now: float) -> None:
+    tid, cost = call.payload["transactionId"], call.payload["totalCost"]
+    self.rpc.reply(call, {}, now)
+    for e in self.evses.values():
+        if e.tx is not None and e.tx.transaction_id == tid:
+            e.tx.total_cost = float(cost)
+    self.emit("cost", now, transaction_id=tid, total_cost=cost)
+
+
+def on_call_CustomerInformation(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    token = p.get("idToken")
+    ident = p.get("customerIdentifier") or (token or {}).get("idToken") or (
+        (p.get("customerCertificate") or {}).get("serialNumber"))
+    if not ident:
+        self.rpc.reply(call, {"status": "Invalid", "statusInfo": _info("NoIdentifier",
+                                                                       "no customer identifier given")}, now)
+        return
+    if not p["report"] and not p["clear"]:
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("NothingToDo", "report and clear false")},
+                       now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    lines = _customer_lines(self, ident)
+    if p["clear"]:
+        _clear_customer(self, ident, token)
+    if p["report"]:
+        data = "\n".join(lines) if lines else f"no data held for {ident}"
+        parts = [data[i:i + 512] for i in range(0, len(data), 512)] or [""]
+        for seq, part in enumerate(parts):
+            self.send_online("NotifyCustomerInformation", {
+                "data": part, "tbc": seq < len(parts) - 1, "seqNo": seq, "generatedAt": iso(self.csms_now(now)),
+                "requestId": p["requestId"]}, now)
+
+
+def _customer_lines(self: Station201, ident: str) -> list[str]:
+    lines = []
+    for tok in self.auth_cache.tokens():
+        if tok.id.casefold() == ident.casefold():
+            lines.append(f"authorization cache: {tok.id} ({tok.type})")
+    for tok, info in self.local_list:
+        if tok.id.casefold() == ident.casefold():
+            lines.append(f"local list: {tok.id} ({tok.type}) status {info.status}")
+    for e in self.evses.values():
+        if e.tx is not None and e.tx.id_token is not None and e.tx.id_token.id.casefold() == ident.casefold():
+            lines.append(f"transaction {e.tx.transaction_id} on EVSE {e.id}")
+    return lines
+
+
+def _clear_customer(self: Station201, ident: str, token: dict[str, Any] | None) -> None:
+    for tok in list(self.auth_cache.tokens()):
+        if tok.id.casefold() == ident.casefold():
+            self.auth_cache.remove(tok)
+    if token is not None:
+        self.auth_cache.remove(IdToken(token["idToken"], token["type"]))
+
+
+def on_call_SetNetworkProfile(self: Station201, call: Call, now: float) -> None:
+    slot, data = call.payload["configurationSlot"], call.payload["connectionData"]
+    current = self.dm.get_int("SecurityCtrlr", "SecurityProfile", 0) or 0
+    if data["securityProfile"] < current:
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info(
+            "SecurityProfile", f"profile {data['securityProfile']} is below the current {current}")}, now)
+        return
+    if not 0 <= slot <= 8 or not str(data["ocppCsmsUrl"]).startswith(("ws://", "wss://")):
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("InvalidValue", "bad slot or URL")}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.network_profiles[slot] = dict(data)
+    self.emit("network_profile", now, slot=slot, url=data["ocppCsmsUrl"])
+    self.security_event("ReconfigurationOfSecurityParameters", now, f"network profile slot {slot} set")
+
+
+# -- timers -------------------------------------------------------------------------------------------------
+
+
+def on_timer(self: Station201, name: Any, now: float) -> bool:
+    """Timers of these commands; returns whether ``name`` was one of them."""
+    if isinstance(name, tuple) and len(name) == 2 and name[0] == "reservation":
+        _expire_reservation(self, name[1], now)
+        return True
+    if name == "reset":
+        if len(self.queue) and now < self.reset_deadline and self.online:
+            self.timers.set("reset", now + 0.5)  # let the Ended events reach the CSMS first
+        else:
+            self.prepare_reboot("RemoteReset", now)
+        return True
+    return False
+
+
+HANDLERS: dict[str, Callable[[Station201, Call, float], None]] = {
+    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
+}

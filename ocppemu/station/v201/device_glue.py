@@ -1,0 +1,209 @@
+"""The device model and monitoring of a 2.0.1 station wired to the protocol and to the engine.
+
+CSMS actions: GetVariables, SetVariables, GetBaseReport / GetReport (NotifyReport in parts), SetVariableMonitoring,
+SetMonitoringBase, SetMonitoringLevel, ClearVariableMonitoring, GetMonitoringReport (NotifyMonitoringReport).
+
+Engine glue: every Actual value change of the device model (SetVariables, AvailabilityState, Problem ...) and the
+live values (``EVSE.Power``, polled every second while a monitor watches one) are fed to
+:meth:`~ocppemu.station.monitoring.Monitoring.evaluate`; the events it returns go out as NotifyEvent, or wait for
+the next registration when offline (if ``MonitoringCtrlr.OfflineQueuingSeverity`` allows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ocppemu.ocpp.framing import Call
+from ocppemu.station.device_model import split_messages
+from ocppemu.station.device_model_catalog import JSON, ComponentKey, VariableKey
+from ocppemu.station.v201.evse import Evse201
+
+if TYPE_CHECKING:
+    from ocppemu.station.v201.station import Station201
+
+POLL_SECONDS = 1.0
+_DYNAMIC = (("evse", "power"), ("clockctrlr", "datetime"))
+
+
+def _utc(self: Station201, now: float) -> datetime:
+    return datetime.fromtimestamp(self.csms_now(now), UTC)
+
+
+# -- variables ----------------------------------------------------------------------------------------------
+
+
+def on_call_GetVariables(self: Station201, call: Call, now: float) -> None:
+    self.rpc.reply(call, {"getVariableResult": self.dm.get_variables(call.payload["getVariableData"])}, now)
+
+
+def on_call_SetVariables(self: Station201, call: Call, now: float) -> None:
+    results = self.dm.set_variables(call.payload["setVariableData"])
+    self.rpc.reply(call, {"setVariableResult": results}, now)
+    if any(r["attributeStatus"] in ("Accepted", "RebootRequired") for r in results):
+        self.emit("variables", now, changed=[f"{r['component']['name']}.{r['variable']['name']}"
+                                             for r in results if r["attributeStatus"] == "Accepted"])
+
+
+# -- reports ------------------------------------------------------------------------------------------------
+
+
+def _send_parts(self: Station201, action: str, parts: list[JSON], now: float) -> None:
+    for part in parts:
+        self.send_online(action, part, now, while_pending=True)
+
+
+def _report_parts(self: Station201, items: list[JSON], request_id: int, now: float) -> list[JSON]:
+    return split_messages(items, "reportData", generated_at=_utc(self, now), request_id=request_id,
+                          items_per_message=self.dm.items_per_message("DeviceDataCtrlr", "GetReport"),
+                          bytes_per_message=self.dm.get_int("DeviceDataCtrlr", "BytesPerMessage", 65536,
+                                                            variable_instance="GetReport"))
+
+
+def on_call_GetBaseReport(self: Station201, call: Call, now: float) -> None:
+    items = self.dm.base_report(call.payload["reportBase"])
+    if not items:
+        self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    _send_parts(self, "NotifyReport", _report_parts(self, items, call.payload["requestId"], now), now)
+
+
+def on_call_GetReport(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    items = self.dm.custom_report(p.get("componentVariable"), p.get("componentCriteria"))
+    if not items:
+        self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    _send_parts(self, "NotifyReport", _report_parts(self, items, p["requestId"], now), now)
+
+
+# -- monitoring ---------------------------------------------------------------------------------------------
+
+
+def on_call_SetVariableMonitoring(self: Station201, call: Call, now: float) -> None:
+    results = self.monitoring.set_variable_monitoring(call.payload["setMonitoringData"], _utc(self, now))
+    self.rpc.reply(call, {"setMonitoringResult": results}, now)
+    schedule_monitors(self, now)
+
+
+def on_call_SetMonitoringBase(self: Station201, call: Call, now: float) -> None:
+    self.rpc.reply(call, self.monitoring.set_monitoring_base(call.payload["monitoringBase"]), now)
+    schedule_monitors(self, now)
+
+
+def on_call_SetMonitoringLevel(self: Station201, call: Call, now: float) -> None:
+    self.rpc.reply(call, self.monitoring.set_monitoring_level(call.payload["severity"]), now)
+
+
+def on_call_ClearVariableMonitoring(self: Station201, call: Call, now: float) -> None:
+    results = self.monitoring.clear_variable_monitoring(call.payload["id"])
+    self.rpc.reply(call, {"clearMonitoringResult": results}, now)
+    schedule_monitors(self, now)
+
+
+def on_call_GetMonitoringReport(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    items = self.monitoring.monitoring_report(p.get("componentVariable"), p.get("monitoringCriteria"))
+    if not items:
+        self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
+        return
+    self.rpc.reply(call, {"status": "Accepted"}, now)
+    parts = self.monitoring.report_messages(items, p["requestId"], _utc(self, now))
+    _send_parts(self, "NotifyMonitoringReport", parts, now)
+
+
+# -- events -------------------------------------------------------------------------------------------------
+
+
+def _tx_of(self: Station201, component: ComponentKey) -> str | None:
+    if component.evse is not None:
+        evse = self.evses.get(component.evse)
+        if evse is not None and evse.active_tx is not None:
+            return evse.active_tx.transaction_id
+    return None
+
+
+def notify_events(self: Station201, events: list[JSON], now: float) -> None:
+    """Send NotifyEvent for ``events`` now, or keep those that must survive being offline."""
+    if not events:
+        return
+    self.emit("monitor_event", now, events=events)
+    if not self.online:
+        self.pending_events.extend(e for e in events if self.monitoring.should_queue_offline(e))
+        return
+    for payload in self.monitoring.event_messages(events, _utc(self, now)):
+        self.send_online("NotifyEvent", payload, now)
+
+
+def flush_pending_events(self: Station201, now: float) -> None:
+    events, self.pending_events = self.pending_events, []
+    notify_events(self, events, now)
+
+
+def variable_changed(self: Station201, component: ComponentKey, variable: VariableKey, value: str,
+                     now: float) -> None:
+    notify_events(self, self.monitoring.evaluate(component, variable, value, _utc(self, now),
+                                                 _tx_of(self, component)), now)
+
+
+def evaluate_dynamic(self: Station201, now: float) -> None:
+    """Feed the live values that monitors watch (EVSE power, clock) to the monitoring, once per variable."""
+    watched: dict[tuple[Any, Any], tuple[ComponentKey, VariableKey]] = {}
+    for m in self.monitoring.monitors:
+        if (m.component.name.casefold(), m.variable.name.casefold()) in _DYNAMIC:
+            watched.setdefault((m.component.index, m.variable.index), (m.component, m.variable))
+    events: list[JSON] = []
+    for component, variable in watched.values():
+        value = self.dm.read(component, variable)
+        if value is not None:
+            events.extend(self.monitoring.evaluate(component, variable, value, _utc(self, now),
+                                                   _tx_of(self, component)))
+    notify_events(self, events, now)
+
+
+def mirror_availability(self: Station201, evse: Evse201, connector_id: int, status: str) -> None:
+    """Keep the AvailabilityState variables of the connector and its EVSE equal to the live status."""
+    try:
+        self.dm.set_value("Connector", "AvailabilityState", status, evse=evse.id, connector=connector_id)
+        statuses = [c.status for c in evse.connectors.values()]
+        overall = next((s for s in ("Occupied", "Reserved", "Available", "Faulted") if s in statuses),
+                       "Unavailable")
+        self.dm.set_value("EVSE", "AvailabilityState", overall, evse=evse.id)
+    except LookupError:
+        pass  # a topology without those components: nothing to mirror
+
+
+def schedule_monitors(self: Station201, now: float) -> None:
+    """(Re)arm the poll of live monitored values and the next periodic monitor."""
+    watching = any((m.component.name.casefold(), m.variable.name.casefold()) in _DYNAMIC
+                   for m in self.monitoring.monitors)
+    if watching:
+        if not self.timers.is_set("monitor_poll"):
+            self.timers.set("monitor_poll", now + POLL_SECONDS)
+    else:
+        self.timers.cancel("monitor_poll")
+    due = self.monitoring.next_due(_utc(self, now))
+    if due is None:
+        self.timers.cancel("monitor_periodic")
+    else:
+        self.timers.set("monitor_periodic", due.timestamp() - self.csms_time_offset)
+
+
+def on_timer(self: Station201, name: Any, now: float) -> bool:
+    if name == "monitor_poll":
+        evaluate_dynamic(self, now)
+        schedule_monitors(self, now)
+        return True
+    if name == "monitor_periodic":
+        notify_events(self, self.monitoring.due_events(_utc(self, now)), now)
+        schedule_monitors(self, now)
+        return True
+    return False
+
+
+HANDLERS: dict[str, Callable[[Station201, Call, float], None]] = {
+    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
+}

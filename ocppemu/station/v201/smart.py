@@ -1,0 +1,135 @@
+"""Smart charging of a 2.0.1 station: the shared profile store wired to the EVSE meters and to the protocol.
+
+SetChargingProfile, GetChargingProfiles (ReportChargingProfiles), ClearChargingProfile and GetCompositeSchedule;
+the composite limit of each EVSE is applied to its meter now and again whenever a profile period changes it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from ocppemu.ocpp.framing import Call
+
+if TYPE_CHECKING:
+    from ocppemu.station.v201.station import Station201
+
+
+def _tx(self: Station201, evse_id: int) -> tuple[str | None, datetime | None]:
+    evse = self.evses.get(evse_id)
+    tx = None if evse is None else evse.active_tx
+    if tx is None:
+        return None, None
+    return tx.transaction_id, datetime.fromtimestamp(self.csms_now(tx.started_at), UTC)
+
+
+def install(self: Station201, evse_id: int, profile: dict[str, Any], now: float, *,
+            remote_start: bool = False) -> tuple[str, str | None]:
+    """Install a profile; returns (status, reason when rejected)."""
+    if not self.dm.get_bool("SmartChargingCtrlr", "Enabled", True):
+        return "Rejected", "SmartChargingCtrlr.Enabled is false"
+    tid, _ = _tx(self, evse_id)
+    result = self.profiles.install(evse_id, profile, now=datetime.fromtimestamp(self.csms_now(now), UTC),
+                                   active_transaction_id=tid, remote_start=remote_start)
+    self.dm.set_value("SmartChargingCtrlr", "Entries", str(len(self.profiles)), variable_instance="ChargingProfiles")
+    self.emit("charging_profile", now, evse_id=evse_id, id=profile.get("id"), status=result.status,
+              reason=result.reason)
+    apply_limits(self, now)
+    return result.status, result.reason
+
+
+def on_call_SetChargingProfile(self: Station201, call: Call, now: float) -> None:
+    status, reason = install(self, call.payload["evseId"], call.payload["chargingProfile"], now)
+    answer: dict[str, Any] = {"status": status}
+    if reason:
+        answer["statusInfo"] = {"reasonCode": "InvalidProfile", "additionalInfo": reason[:512]}
+    self.rpc.reply(call, answer, now)
+
+
+def on_call_GetChargingProfiles(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    crit = p["chargingProfile"]
+    found = self.profiles.find(connector_id=p.get("evseId"), purpose=crit.get("chargingProfilePurpose"),
+                               stack_level=crit.get("stackLevel"), profile_ids=crit.get("chargingProfileId"),
+                               sources=crit.get("chargingLimitSource"))
+    self.rpc.reply(call, {"status": "Accepted" if found else "NoProfiles"}, now)
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for ip in found:
+        groups.setdefault((ip.connector_id, ip.source), []).append(dict(ip.profile.wire))
+    keys = list(groups)
+    for i, (evse_id, source) in enumerate(keys):
+        self.send_online("ReportChargingProfiles", {
+            "requestId": p["requestId"], "chargingLimitSource": source, "evseId": evse_id,
+            "chargingProfile": groups[(evse_id, source)], "tbc": i < len(keys) - 1}, now)
+
+
+def on_call_ClearChargingProfile(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    crit = p.get("chargingProfileCriteria") or {}
+    if p.get("chargingProfileId") is None and not crit:
+        cleared = self.profiles.clear()
+    else:
+        cleared = self.profiles.clear(profile_id=p.get("chargingProfileId"), connector_id=crit.get("evseId"),
+                                      purpose=crit.get("chargingProfilePurpose"), stack_level=crit.get("stackLevel"))
+    self.rpc.reply(call, {"status": "Accepted" if cleared else "Unknown"}, now)
+    self.dm.set_value("SmartChargingCtrlr", "Entries", str(len(self.profiles)), variable_instance="ChargingProfiles")
+    apply_limits(self, now)
+
+
+def on_call_GetCompositeSchedule(self: Station201, call: Call, now: float) -> None:
+    p = call.payload
+    evse_id = p["evseId"]
+    if evse_id != 0 and evse_id not in self.evses:
+        self.rpc.reply(call, {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}, now)
+        return
+    unit: Literal["W", "A"] = "A" if p.get("chargingRateUnit") == "A" else "W"
+    evse = self.evses.get(evse_id)
+    if evse is not None:
+        max_w, phases = evse.config.max_power, evse.config.phases if evse.config.current_type == "AC" else 1
+    else:
+        max_w, phases = sum(e.config.max_power for e in self.evses.values()), 3
+    tid, tstart = _tx(self, evse_id)
+    # The shared composite starts on a whole second; round up so a profile installed this second counts.
+    start = datetime.fromtimestamp(math.ceil(self.csms_now(now)), UTC)
+    sched = self.profiles.composite_schedule(evse_id, start, p["duration"], unit, max_limit_w=max_w,
+                                             active_transaction_id=tid, transaction_start=tstart, phases=phases)
+    self.rpc.reply(call, {"status": "Accepted", "schedule": {
+        "evseId": evse_id, "duration": sched["duration"], "scheduleStart": sched["startSchedule"],
+        "chargingRateUnit": sched["chargingRateUnit"], "chargingSchedulePeriod": sched["chargingSchedulePeriod"]}},
+        now)
+
+
+def apply_limits(self: Station201, now: float) -> None:
+    """Set each EVSE meter's limit from the composite now; arm a timer for the next change."""
+    at = datetime.fromtimestamp(self.csms_now(now), UTC)
+    soonest: float | None = None
+    for evse in self.evses.values():
+        tid, tstart = _tx(self, evse.id)
+        phases = evse.config.phases if evse.config.current_type == "AC" else 1
+        limit = self.profiles.current_limit(evse.id, at, active_transaction_id=tid, transaction_start=tstart,
+                                            phases=phases)
+        evse.meter.advance(now)
+        evse.meter.set_limit_w(limit, now)
+        nxt = self.profiles.next_change(evse.id, at, active_transaction_id=tid, transaction_start=tstart)
+        if nxt is not None:
+            t = nxt.timestamp() - self.csms_time_offset
+            soonest = t if soonest is None else min(soonest, t)
+    if soonest is not None:
+        self.timers.set("charging_limits", max(soonest, now + 0.001))
+    else:
+        self.timers.cancel("charging_limits")
+
+
+def on_timer(self: Station201, name: Any, now: float) -> bool:
+    if name == "charging_limits":
+        self.profiles.purge_expired(datetime.fromtimestamp(self.csms_now(now), UTC))
+        apply_limits(self, now)
+        return True
+    return False
+
+
+HANDLERS: dict[str, Callable[[Station201, Call, float], None]] = {
+    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
+}
