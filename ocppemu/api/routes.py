@@ -1,0 +1,163 @@
+"""The REST routes: one table used both by the Tornado handlers and by the OpenAPI document.
+
+Each :class:`Route` names its body model, query model and response model (from :mod:`ocppemu.interface`) and how
+it calls the workbench, so what is documented is exactly what is validated and returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocppemu.interface import (
+    ActionRequest,
+    ActionResponse,
+    CloneRequest,
+    Deleted,
+    FromTemplateRequest,
+    ImportRequest,
+    ImportResult,
+    MessagePage,
+    MessageQuery,
+    MeterValueList,
+    SendMessageRequest,
+    SendMessageResult,
+    StationList,
+    StationsExport,
+    StationView,
+    Stats,
+    SystemStatus,
+    TemplateCreate,
+    TemplateList,
+    TemplateView,
+    TransactionList,
+    WorkbenchAPI,
+)
+from ocppemu.station.config import StationConfig
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class SecretsQuery(_Query):
+    include_secrets: bool = Field(default=False, description="Return passwords and keys (needs the API token)")
+
+
+class TransactionsQuery(_Query):
+    station_id: str | None = None
+    status: Literal["active", "completed", "failed"] | None = None
+
+
+class MeterQuery(_Query):
+    transaction_id: str | None = None
+    measurand: str | None = None
+
+
+class StatsQuery(_Query):
+    station_id: str | None = None
+
+
+class MessagesQuery(MessageQuery):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ExportQuery(MessageQuery):
+    model_config = ConfigDict(extra="ignore")
+    format: Literal["jsonl", "csv", "text"] = "jsonl"
+
+
+Call = Callable[[WorkbenchAPI, dict[str, str], Any, Any], Awaitable[Any]]
+
+EXPORT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv", "text": "text/plain"}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    operation: str
+    summary: str
+    call: Call
+    response: type[BaseModel] | None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    status: int = 200
+    secrets: bool = False
+
+    @property
+    def pattern(self) -> str:
+        """The Tornado URL pattern (``{name}`` becomes a named group of one path segment)."""
+        import re
+
+        return "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path) + "$"
+
+
+def _sid(p: dict[str, str]) -> str:
+    return p["station_id"]
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/api/status", "status", "System status: store health, connections, memory, uptime, version",
+          lambda wb, p, b, q: wb.status(), SystemStatus),
+    Route("GET", "/api/stations", "list_stations", "List all stations with their runtime state",
+          lambda wb, p, b, q: wb.list_stations(q.include_secrets), StationList, query=SecretsQuery, secrets=True),
+    Route("POST", "/api/stations", "create_station", "Create a station (started at once if enabled and auto_start)",
+          lambda wb, p, b, q: wb.create_station(b), StationView, body=StationConfig, status=201),
+    Route("GET", "/api/stations/export", "export_stations", "Export all station configurations as JSON",
+          lambda wb, p, b, q: wb.export_stations(q.include_secrets), StationsExport, query=SecretsQuery,
+          secrets=True),
+    Route("POST", "/api/stations/import", "import_stations", "Import stations (validated before anything is written)",
+          lambda wb, p, b, q: wb.import_stations(b), ImportResult, body=ImportRequest),
+    Route("GET", "/api/stations/templates", "list_templates", "Built-in and user station templates",
+          lambda wb, p, b, q: wb.list_templates(), TemplateList),
+    Route("POST", "/api/stations/templates", "save_template", "Create or replace a user template",
+          lambda wb, p, b, q: wb.save_template(b), TemplateView, body=TemplateCreate, status=201),
+    Route("POST", "/api/stations/templates/{name}", "create_from_template",
+          "Create a station from a template, with overrides",
+          lambda wb, p, b, q: wb.create_from_template(p["name"], b), StationView, body=FromTemplateRequest,
+          status=201),
+    Route("GET", "/api/stations/{station_id}", "get_station", "A station's configuration, runtime state and snapshot",
+          lambda wb, p, b, q: wb.get_station(_sid(p), q.include_secrets), StationView, query=SecretsQuery,
+          secrets=True),
+    Route("PUT", "/api/stations/{station_id}", "update_station",
+          "Replace a station's configuration (a running station reconnects or restarts as needed; masked secrets "
+          "keep their stored value)",
+          lambda wb, p, b, q: wb.update_station(_sid(p), b), StationView, body=StationConfig),
+    Route("DELETE", "/api/stations/{station_id}", "delete_station", "Stop and delete a station",
+          lambda wb, p, b, q: wb.delete_station(_sid(p)), Deleted),
+    Route("PATCH", "/api/stations/{station_id}/start", "start_station", "Start (connect) a station",
+          lambda wb, p, b, q: wb.start_station(_sid(p)), StationView),
+    Route("PATCH", "/api/stations/{station_id}/stop", "stop_station", "Stop (disconnect) a station",
+          lambda wb, p, b, q: wb.stop_station(_sid(p)), StationView),
+    Route("POST", "/api/stations/{station_id}/reset", "reset_station",
+          "Reset the station's engine state (registers kept)",
+          lambda wb, p, b, q: wb.reset_station(_sid(p)), StationView),
+    Route("POST", "/api/stations/{station_id}/clone", "clone_station", "Clone a station under a new id",
+          lambda wb, p, b, q: wb.clone_station(_sid(p), b), StationView, body=CloneRequest, status=201),
+    Route("POST", "/api/stations/{station_id}/actions", "station_action",
+          "A user action: plug in, authorize, start/stop transaction, fault, set status, disconnect network",
+          lambda wb, p, b, q: wb.station_action(_sid(p), b), ActionResponse, body=ActionRequest),
+    Route("POST", "/api/stations/{station_id}/messages", "send_message",
+          "Send a crafted message (validated, or raw) and get its response, CallError or time-out",
+          lambda wb, p, b, q: wb.send_message(_sid(p), b), SendMessageResult, body=SendMessageRequest),
+    Route("GET", "/api/stations/{station_id}/meter-values", "meter_values", "Meter samples of a station",
+          lambda wb, p, b, q: wb.meter_values(_sid(p), q.transaction_id, q.measurand), MeterValueList,
+          query=MeterQuery),
+    Route("GET", "/api/messages", "query_messages", "Messages, newest first, filtered, with cursor pagination",
+          lambda wb, p, b, q: wb.query_messages(MessageQuery.model_validate(q.model_dump())), MessagePage,
+          query=MessagesQuery),
+    Route("GET", "/api/messages/export", "export_messages", "Export messages (JSON lines, CSV or text), streamed",
+          lambda wb, p, b, q: _no_call(), None, query=ExportQuery),
+    Route("GET", "/api/transactions", "transactions", "Transactions, newest first",
+          lambda wb, p, b, q: wb.transactions(q.station_id, q.status), TransactionList, query=TransactionsQuery),
+    Route("GET", "/api/stats", "stats", "Message statistics per action, transactions and energy",
+          lambda wb, p, b, q: wb.stats(q.station_id), Stats, query=StatsQuery),
+]
+
+
+async def _no_call() -> None:  # the export route is served by a streaming handler
+    return None

@@ -1,0 +1,597 @@
+"""The workbench: one asyncio engine that owns many stations, their store and their live event stream.
+
+It loads station configurations from the store at :meth:`Workbench.start`, builds their engines, connects those
+that are ``enabled`` and ``auto_start``, keeps each station's runtime state in memory and syncs it (with the
+energy registers, so a restart keeps them monotonic) to the store. Stations are created, updated, deleted,
+started, stopped, reset and cloned at run time; an update of a running station's connection settings reconnects
+that station only. ``max_stations`` is enforced on every path that adds stations. Every frame, station event and
+state change is published on an :class:`~ocppemu.events.EventBus` whose subscribers can never slow a station.
+
+All methods follow :class:`~ocppemu.interface.WorkbenchAPI`; refusals raise its ``WorkbenchError`` subclasses
+and leave nothing half-written (validation and engine construction happen before any store write).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from ocppemu import __version__
+from ocppemu.app_config import AppConfig
+from ocppemu.events import EventBus
+from ocppemu.interface import (
+    ActionRequest,
+    ActionResponse,
+    CloneRequest,
+    Conflict,
+    Deleted,
+    FromTemplateRequest,
+    ImportRejection,
+    ImportRequest,
+    ImportResult,
+    InvalidRequest,
+    NotFound,
+    SendMessageRequest,
+    SendMessageResult,
+    StationList,
+    StationRuntime,
+    StationsExport,
+    StationView,
+    SystemStatus,
+    TemplateCreate,
+    TemplateList,
+    TemplateView,
+    WorkbenchEvent,
+)
+from ocppemu.ocpp.errors import Violation
+from ocppemu.ocpp.framing import Call, serialise
+from ocppemu.recording import Recorder
+from ocppemu.records import FrameRecord
+from ocppemu.station.config import StationConfig, StationRuntimeState
+from ocppemu.station.core import StationCore, StationEvent
+from ocppemu.station.factory import build_core
+from ocppemu.station.offline_queue import QueuedMessage
+from ocppemu.station.runtime import StationRuntime as Runtime
+from ocppemu.station.runtime import TransportFactory
+from ocppemu.store import (
+    DuplicateStationError,
+    PayloadTooLargeError,
+    Repository,
+    open_store,
+    stations_io,
+)
+from ocppemu.templates import BUILTIN_TEMPLATES, check_template, render
+from ocppemu.workbench_history import HistoryMixin
+from ocppemu.workbench_views import explain
+
+log = logging.getLogger(__name__)
+
+#: Fields whose change only needs a reconnection (the engine and its transactions are kept).
+CONNECTION_FIELDS = frozenset({"csms_url", "csms_auth", "tls"})
+#: Fields that change nothing in a running engine.
+PASSIVE_FIELDS = frozenset({"name", "tags", "enabled", "auto_start", "created_at", "updated_at", "created_by"})
+
+
+@dataclass(slots=True)
+class _Station:
+    config: StationConfig
+    core: StationCore
+    runtime: Runtime
+    saved: StationRuntimeState | None = None
+
+
+class Workbench(HistoryMixin):
+    """The in-process implementation of :class:`~ocppemu.interface.WorkbenchAPI`.
+
+    ``store`` is a URL or an open :class:`Repository` (not closed by :meth:`close` when passed in). Use
+    ``async with Workbench(...) as wb`` or ``await wb.start()`` ... ``await wb.close()``.
+    """
+
+    def __init__(self, store: str | Repository | None = None, *, config: AppConfig | None = None,
+                 transport_factory: TransportFactory | None = None) -> None:
+        self.app = config or AppConfig()
+        self._owns_repo = not isinstance(store, Repository)
+        self.repo: Repository = store if isinstance(store, Repository) else open_store(
+            store or self.app.store.url, max_document_bytes=self.app.store.max_document_bytes,
+            retention_days=self.app.store.retention_days)
+        a = self.app.application
+        self.recorder = Recorder(self.repo, buffer_size=a.message_buffer_size, batch_interval=a.batch_insert_interval)
+        self.bus = EventBus(queue_size=a.event_queue_size, history=a.event_history)
+        self._transport_factory = transport_factory
+        self._stations: dict[str, _Station] = {}
+        self._lock = asyncio.Lock()
+        self._waiters: dict[tuple[str, str], asyncio.Future[FrameRecord]] = {}
+        self._sync_task: asyncio.Task[None] | None = None
+        self._started_at = time.time()
+        self.skipped: dict[str, str] = {}
+
+    @property
+    def max_stations(self) -> int:
+        return self.app.application.max_stations
+
+    # -- life ------------------------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Workbench:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Open the store, load every station, connect the enabled auto-start ones."""
+        await self.repo.init()
+        await self.recorder.start()
+        self.recorder.on_frame(self._on_frame)
+        self.recorder.on_event(self._on_event)
+        for config in await self.repo.list_stations():
+            state = await self.repo.get_runtime_state(config.station_id)
+            registers = {int(k): float(v) for k, v in (state.energy_register_wh if state else {}).items()}
+            try:
+                st = self._build(config, registers)
+            except NotImplementedError as exc:
+                self.skipped[config.station_id] = str(exc)
+                log.warning("station %s not loaded: %s", config.station_id, exc)
+                continue
+            st.saved = state
+            items = await self.repo.queue_list(config.station_id)
+            st.core.queue.restore([QueuedMessage.from_doc(i.doc) for i in items])
+            self._stations[config.station_id] = st
+        for st in self._stations.values():
+            if st.config.enabled and st.config.auto_start:
+                await st.runtime.start()
+        self._sync_task = asyncio.create_task(self._sync_loop(), name="workbench-sync")
+        log.info("workbench started with %d station(s)", len(self._stations))
+
+    async def close(self) -> None:
+        """Stop every station, save their state and registers, flush and close the store (if owned)."""
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sync_task
+            self._sync_task = None
+        for st in list(self._stations.values()):
+            await st.runtime.stop()
+        await self._sync_all()
+        await self.recorder.aclose()
+        if self._owns_repo:
+            await self.repo.close()
+
+    # -- stations ----------------------------------------------------------------------------------------------
+
+    def _build(self, config: StationConfig, registers: dict[int, float] | None = None) -> _Station:
+        core = build_core(config, self.recorder.sinks(), registers_wh=registers)
+        core.queue.sink = self.recorder.queue_sink(config.station_id)
+        runtime = Runtime(core, self._transport_factory)
+        sid = config.station_id
+        runtime.on_state = lambda rt: self._publish_state(sid, rt)
+        return _Station(config, core, runtime)
+
+    def _get(self, station_id: str) -> _Station:
+        st = self._stations.get(station_id)
+        if st is None:
+            raise NotFound(f"no station {station_id!r}")
+        return st
+
+    def _validate(self, doc: dict[str, Any], *, defaults: bool = True) -> StationConfig:
+        if not isinstance(doc, dict):
+            raise InvalidRequest("a station configuration must be a JSON object")
+        doc = dict(doc)
+        if defaults and "csms_url" not in doc:
+            doc["csms_url"] = self.app.csms.default_url
+        try:
+            return StationConfig.model_validate(doc)
+        except ValidationError as exc:
+            raise InvalidRequest(explain(exc)) from None
+
+    def _try_build(self, config: StationConfig, registers: dict[int, float] | None = None) -> _Station:
+        try:
+            return self._build(config, registers)
+        except NotImplementedError as exc:
+            raise InvalidRequest(str(exc)) from None
+        except ValueError as exc:  # the engine refuses a setting the model let through
+            raise InvalidRequest(f"the station engine refuses this configuration: {exc}") from None
+
+    def view(self, st: _Station, include_secrets: bool = False) -> StationView:
+        snap = st.core.snapshot()
+        state = self._state_of(st)
+        return StationView(
+            station_id=st.config.station_id, config=st.config.export(include_secrets), snapshot=snap,
+            runtime=StationRuntime(
+                running=st.runtime.running, state=st.runtime.state, connection_status=state.connection_status,
+                registration_status=state.registration_status,
+                last_heartbeat=state.last_heartbeat.isoformat() if state.last_heartbeat else None,
+                last_error=state.last_error, queued_messages=len(st.core.queue),
+                active_transactions={str(k): v for k, v in state.active_transactions.items()},
+                energy_register_wh={str(k): v for k, v in state.energy_register_wh.items()}))
+
+    async def list_stations(self, include_secrets: bool = False) -> StationList:
+        return StationList(stations=[self.view(self._stations[k], include_secrets) for k in sorted(self._stations)],
+                           max_stations=self.max_stations)
+
+    async def get_station(self, station_id: str, include_secrets: bool = False) -> StationView:
+        return self.view(self._get(station_id), include_secrets)
+
+    async def create_station(self, config: dict[str, Any] | StationConfig) -> StationView:
+        """Validate, build and store a new station; start it if ``enabled`` and ``auto_start``."""
+        cfg = config if isinstance(config, StationConfig) else self._validate(config)
+        async with self._lock:
+            st = self._admit(cfg)
+            try:
+                stored = await self.repo.create_station(cfg)
+            except DuplicateStationError:
+                raise Conflict(f"station {cfg.station_id!r} already exists") from None
+            except PayloadTooLargeError as exc:
+                raise InvalidRequest(str(exc)) from None
+            st.config = st.core.config = st.runtime.config = stored
+            self._stations[cfg.station_id] = st
+        if cfg.enabled and cfg.auto_start:
+            await st.runtime.start()
+        return self.view(st)
+
+    def _admit(self, cfg: StationConfig, extra: int = 0) -> _Station:
+        if cfg.station_id in self._stations or cfg.station_id in self.skipped:
+            raise Conflict(f"station {cfg.station_id!r} already exists")
+        if len(self._stations) + extra >= self.max_stations:
+            raise Conflict(f"max_stations ({self.max_stations}) reached: delete a station or raise "
+                           "application.max_stations")
+        return self._try_build(cfg)
+
+    async def update_station(self, station_id: str, config: dict[str, Any] | StationConfig) -> StationView:
+        """Replace a station's configuration. Connection changes reconnect it (transactions kept); other engine
+        changes rebuild its engine (energy registers and undelivered transaction messages kept)."""
+        old = self._get(station_id)
+        if isinstance(config, dict) and "station_id" not in config:
+            config = {**config, "station_id": station_id}
+        if isinstance(config, dict):
+            config = _unmask(config, old.config)
+        cfg = config if isinstance(config, StationConfig) else self._validate(config)
+        if cfg.station_id != station_id:
+            raise InvalidRequest(f"station_id: the body names {cfg.station_id!r}, the URL {station_id!r} "
+                                 "(clone a station to change its id)")
+        before, after = old.config.model_dump(), cfg.model_dump()
+        changed = {k for k in after if after[k] != before.get(k)}
+        rebuild = bool(changed - CONNECTION_FIELDS - PASSIVE_FIELDS)
+        fresh = self._try_build(cfg, self._registers(old)) if rebuild else None
+        async with self._lock:
+            try:
+                stored = await self.repo.upsert_station(cfg)
+            except PayloadTooLargeError as exc:
+                raise InvalidRequest(str(exc)) from None
+            was_running = old.runtime.running
+            if fresh is not None:
+                await old.runtime.stop()
+                fresh.core.queue.restore(list(old.core.queue))
+                fresh.config = fresh.core.config = fresh.runtime.config = stored
+                fresh.saved = old.saved
+                self._stations[station_id] = fresh
+                st = fresh
+            else:
+                st = old
+                st.config = st.core.config = st.runtime.config = stored
+                if was_running and changed & CONNECTION_FIELDS:
+                    log.info("station %s: connection settings changed, reconnecting", station_id)
+                    await st.runtime.stop()
+            if stored.enabled and (was_running and not st.runtime.running):
+                await st.runtime.start()
+            elif not stored.enabled and st.runtime.running:
+                await st.runtime.stop()
+        return self.view(st)
+
+    async def delete_station(self, station_id: str) -> Deleted:
+        async with self._lock:
+            st = self._get(station_id)
+            await st.runtime.stop()
+            del self._stations[station_id]
+            await self.recorder.flush()
+            existed = await self.repo.delete_station(station_id)
+        return Deleted(station_id=station_id, deleted=existed)
+
+    async def start_station(self, station_id: str) -> StationView:
+        st = self._get(station_id)
+        if not st.config.enabled:
+            raise Conflict(f"station {station_id!r} is disabled: enable it first")
+        await st.runtime.start()
+        return self.view(st)
+
+    async def stop_station(self, station_id: str) -> StationView:
+        st = self._get(station_id)
+        await st.runtime.stop()
+        await self._sync(st)
+        return self.view(st)
+
+    async def reset_station(self, station_id: str) -> StationView:
+        """Rebuild the engine from its configuration: connectors idle, no transactions, the offline queue emptied;
+        energy registers kept. Reconnects if it was running."""
+        async with self._lock:
+            old = self._get(station_id)
+            fresh = self._try_build(old.config, self._registers(old))
+            was_running = old.runtime.running
+            await old.runtime.stop()
+            sink = old.core.queue.sink
+            for entry in list(old.core.queue):
+                if sink is not None:
+                    sink.removed(entry)
+            self._stations[station_id] = fresh
+            if was_running:
+                await fresh.runtime.start()
+        return self.view(fresh)
+
+    async def clone_station(self, station_id: str, request: CloneRequest) -> StationView:
+        from ocppemu.templates import deep_merge
+
+        src = self._get(station_id)
+        doc = deep_merge(src.config.export(include_secrets=True), request.overrides)
+        doc["station_id"] = request.station_id
+        for k in ("created_at", "updated_at"):
+            doc.pop(k, None)
+        return await self.create_station(doc)
+
+    # -- import / export ------------------------------------------------------------------------------------------
+
+    async def import_stations(self, request: ImportRequest) -> ImportResult:
+        """Import stations (all validated first; ``max_stations`` checked before anything is written)."""
+        text = orjson.dumps({"format": "ocppemu-stations", "stations": request.stations})
+        async with self._lock:
+            check = await stations_io.import_stations(self.repo, text, replace=request.replace, dry_run=True)
+            new = [s for s in check.accepted if s not in self._stations]
+            problems: list[ImportRejection] = []
+            for sid in check.accepted:
+                raw = next(s for s in request.stations if isinstance(s, dict) and s.get("station_id") == sid)
+                try:
+                    self._try_build(self._validate(raw, defaults=False))
+                except InvalidRequest as exc:
+                    problems.append(ImportRejection(index=None, station_id=sid, reason=exc.message))
+            if len(self._stations) + len(new) > self.max_stations:
+                raise Conflict(f"importing {len(new)} new station(s) would exceed max_stations "
+                               f"({self.max_stations}, {len(self._stations)} exist); nothing was imported")
+            if problems:
+                rejected = [ImportRejection(index=r.index, station_id=r.station_id, reason=r.reason)
+                            for r in check.rejected] + problems
+                return ImportResult(accepted=[], rejected=rejected, dry_run=request.dry_run)
+            if request.dry_run:
+                report = check
+            else:
+                report = await stations_io.import_stations(self.repo, text, replace=request.replace)
+        if not request.dry_run:
+            for sid in report.accepted:
+                cfg = await self.repo.get_station(sid)
+                if cfg is None:
+                    continue
+                if sid in self._stations:
+                    await self.update_station(sid, cfg)
+                else:
+                    st = self._build(cfg)
+                    self._stations[sid] = st
+                    if cfg.enabled and cfg.auto_start:
+                        await st.runtime.start()
+        return ImportResult(accepted=report.accepted, dry_run=request.dry_run, rejected=[
+            ImportRejection(index=r.index, station_id=r.station_id, reason=r.reason) for r in report.rejected])
+
+    async def export_stations(self, include_secrets: bool = False) -> StationsExport:
+        return StationsExport(stations=[self._stations[k].config.export(include_secrets)
+                                        for k in sorted(self._stations)])
+
+    # -- templates ------------------------------------------------------------------------------------------------
+
+    async def list_templates(self) -> TemplateList:
+        out = [TemplateView(name=n, builtin=True, description=t["description"], station=t["station"])
+               for n, t in BUILTIN_TEMPLATES.items()]
+        for name, _kind, doc in await self.repo.list_templates(kind="station"):
+            if name not in BUILTIN_TEMPLATES:
+                out.append(TemplateView(name=name, builtin=False, description=str(doc.get("description", "")),
+                                        station=dict(doc.get("station", {}))))
+        return TemplateList(templates=out)
+
+    async def save_template(self, template: TemplateCreate) -> TemplateView:
+        if template.name in BUILTIN_TEMPLATES:
+            raise Conflict(f"{template.name!r} is a built-in template; choose another name")
+        doc = {"description": template.description, "station": template.station}
+        try:
+            check_template(doc)
+        except ValidationError as exc:
+            raise InvalidRequest(explain(exc, "station.")) from None
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+        await self.repo.save_template(template.name, doc, kind="station")
+        return TemplateView(name=template.name, builtin=False, description=template.description,
+                            station=template.station)
+
+    async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView:
+        doc = BUILTIN_TEMPLATES.get(name) or await self.repo.get_template(name)
+        if doc is None:
+            raise NotFound(f"no template {name!r}")
+        base = {"csms_url": self.app.csms.default_url}
+        try:
+            cfg = render({"station": {**base, **doc.get("station", {})}}, request.station_id, request.overrides)
+        except ValidationError as exc:
+            raise InvalidRequest(explain(exc)) from None
+        return await self.create_station(cfg)
+
+    # -- actions and crafted messages ----------------------------------------------------------------------------
+
+    async def station_action(self, station_id: str, request: ActionRequest) -> ActionResponse:
+        """Apply a user action (see :class:`ActionRequest`); a refusal is ``ok=False`` with the reason."""
+        st = self._get(station_id)
+        core: Any = st.core
+        rt, r, c = st.runtime, request, request.connector_id
+        if r.action == "disconnect_network":
+            if not rt.running:
+                return ActionResponse(ok=False, error=f"station {station_id} is not running")
+            rt.disconnect_network(r.seconds)
+            return ActionResponse(ok=True, data={"offline_seconds": r.seconds})
+        calls: dict[str, Any] = {
+            "plug_in": lambda: rt.act(core.plug_in, c), "unplug": lambda: rt.act(core.unplug, c),
+            "authorize": lambda: rt.act(core.present_id_tag, c, r.id_tag or st.config.simulation.default_id_tag),
+            "start_transaction": lambda: rt.act(core.start_session, c, r.id_tag),
+            "stop_transaction": lambda: rt.act(core.stop_session, c, reason=r.reason),
+            "suspend": lambda: rt.act(core.suspend, c, r.by), "resume": lambda: rt.act(core.resume, c),
+            "fault": lambda: rt.act(core.fault, c, r.error_code), "clear_fault": lambda: rt.act(core.clear_fault, c),
+            "set_connector_status": lambda: rt.act(core.set_connector_status, c, r.status or "",
+                                                   error_code=r.error_code if r.status == "Faulted" else "NoError"),
+        }
+        if r.action == "set_connector_status" and not r.status:
+            raise InvalidRequest("status: required for set_connector_status")
+        try:
+            result = calls[r.action]()
+        except AttributeError:
+            return ActionResponse(ok=False, error=f"{r.action} is not supported by this station's engine")
+        return ActionResponse(ok=bool(result.ok), error=result.error, data=dict(result.data))
+
+    async def send_message(self, station_id: str, request: SendMessageRequest) -> SendMessageResult:
+        """Send a crafted message and wait up to ``request.timeout`` for what answers it."""
+        st = self._get(station_id)
+        if not self.app.application.debug_mode:
+            raise Conflict("custom messages are disabled (application.debug_mode is false)")
+        if not st.core.is_connected:
+            raise Conflict(f"station {station_id} is not connected")
+        now = time.time()
+        if request.mode == "validated":
+            if not request.action:
+                raise InvalidRequest("action: required when mode is 'validated'")
+            pending = st.core.send_call(request.action, request.payload, now, validate=True)
+            if isinstance(pending, Violation):
+                raise InvalidRequest(f"payload of {request.action} is invalid: {pending}")
+            key = pending.message_id
+            sent = serialise(Call(pending.message_id, request.action, request.payload))
+        else:
+            if request.raw is None:
+                raise InvalidRequest("raw: required when mode is 'raw'")
+            raw_pending = st.core.rpc.send_raw(request.raw, now)
+            key = raw_pending.message_id if raw_pending is not None else "*"
+            sent = request.raw
+        fut: asyncio.Future[FrameRecord] = asyncio.get_running_loop().create_future()
+        self._waiters[(station_id, key)] = fut
+        st.runtime.flush()
+        try:
+            rec = await asyncio.wait_for(fut, request.timeout)
+        except TimeoutError:
+            return SendMessageResult(message_id=None if key == "*" else key, sent=sent,
+                                     outcome="no_response" if key == "*" else "timeout")
+        finally:
+            self._waiters.pop((station_id, key), None)
+        return SendMessageResult(
+            message_id=None if key == "*" else key, sent=sent,
+            outcome="result" if rec.message_type == "CallResult" else "error", response=rec.payload,
+            error_code=rec.error_code, error_description=rec.error_description, response_raw=rec.raw,
+            rtt_ms=rec.rtt_ms, validation_error=rec.validation_error)
+
+    async def status(self) -> SystemStatus:
+        health = await self.repo.health()
+        connected = sum(1 for s in self._stations.values() if s.core.is_connected)
+        return SystemStatus(
+            version=__version__, uptime_s=round(time.time() - self._started_at, 3),
+            store={"ok": health.ok, "backend": health.backend, "detail": health.detail,
+                   "schema_version": health.schema_version, "dropped_writes": self.recorder.dropped_writes,
+                   "failed_writes": self.recorder.failed_writes},
+            stations=len(self._stations), running_stations=sum(s.runtime.running for s in self._stations.values()),
+            connected_stations=connected, open_connections=connected + self.bus.subscribers,
+            stream_clients=self.bus.subscribers, memory_rss_bytes=_rss_bytes(), events_published=self.bus.published,
+            events_dropped=self.bus.dropped(), max_stations=self.max_stations)
+
+    async def events(self, stations: list[str] | None = None, kinds: list[str] | None = None,
+                     cursor: str | None = None) -> AsyncIterator[WorkbenchEvent]:
+        """Live events (after ``cursor`` when given) until the caller stops iterating."""
+        try:
+            sub = self.bus.subscribe(stations, kinds, cursor=cursor)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+        try:
+            async for event in sub:
+                yield WorkbenchEvent.model_validate(event.to_doc())
+        finally:
+            sub.close()
+
+    # -- listeners and state sync ---------------------------------------------------------------------------------
+
+    def _on_frame(self, record: FrameRecord) -> None:
+        if record.direction == "received" and self._waiters:
+            for key in ((record.station_id, record.correlation_id or ""), (record.station_id, "*")):
+                fut = self._waiters.get(key)
+                if fut is not None and not fut.done() and (key[1] != "*" or record.message_type != "CallResult"):
+                    fut.set_result(record)
+                    break
+        doc = record.to_doc()
+        doc["timestamp"] = record.timestamp.isoformat()
+        self.bus.publish("frame", record.station_id, record.timestamp.timestamp(), doc)
+
+    def _publish_state(self, station_id: str, rt: Runtime) -> None:
+        self.bus.publish("state", station_id, time.time(), {"state": rt.state})
+
+    def _on_event(self, event: StationEvent) -> None:
+        self.bus.publish("event", event.station_id, event.timestamp, {"kind": event.kind, **event.data})
+        if event.kind == "finding" or (event.kind == "connection" and event.data.get("status") == "error"):
+            self.bus.publish("error", event.station_id, event.timestamp, {"kind": event.kind, **event.data})
+
+    @staticmethod
+    def _registers(st: _Station) -> dict[int, float]:
+        fn = getattr(st.core, "registers", None)
+        return dict(fn()) if fn is not None else {}
+
+    def _state_of(self, st: _Station) -> StationRuntimeState:
+        core, rt = st.core, st.runtime
+        snap = core.snapshot()
+        active = {int(c["id"]): str(c["transaction_id"]) for c in snap.get("connectors", snap.get("evses", []))
+                  if c.get("transaction_id") is not None}
+        status = "connected" if core.is_connected else "connecting" if rt.state == "connecting" else (
+            "error" if rt.state == "waiting" and core.last_error else "disconnected")
+        reg = core.registration if core.registration in ("None", "Accepted", "Pending", "Rejected") else "None"
+        hb = datetime.fromtimestamp(core.last_heartbeat, UTC) if core.last_heartbeat else (
+            st.saved.last_heartbeat if st.saved else None)
+        return StationRuntimeState(station_id=st.config.station_id, connection_status=status,  # type: ignore[arg-type]
+                                   registration_status=reg, last_heartbeat=hb, last_error=core.last_error,
+                                   active_transactions=active, energy_register_wh=self._registers(st))
+
+    async def _sync(self, st: _Station) -> None:
+        state = self._state_of(st)
+        if st.saved is not None and state == st.saved:
+            return
+        try:
+            if await self.repo.update_runtime_state(state):
+                st.saved = state
+        except Exception as exc:  # the store may be down; retried on the next round
+            log.warning("station %s: runtime state not saved: %s", st.config.station_id, exc)
+
+    async def _sync_all(self) -> None:
+        for st in list(self._stations.values()):
+            await self._sync(st)
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.app.application.state_sync_interval)
+            await self._sync_all()
+
+
+def _unmask(doc: dict[str, Any], current: StationConfig) -> dict[str, Any]:
+    """A masked secret in an update (as returned by a GET without secrets) keeps the stored one."""
+    doc = dict(doc)
+    auth, tls = doc.get("csms_auth"), doc.get("tls")
+    if isinstance(auth, dict) and auth.get("password") == stations_io.MASK:
+        pw = current.csms_auth.password
+        doc["csms_auth"] = {**auth, "password": pw.get_secret_value() if pw else None}
+    if isinstance(tls, dict) and tls.get("client_key") == stations_io.MASK:
+        doc["tls"] = {**tls, "client_key": current.tls.client_key}
+    return doc
+
+
+def _rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        try:
+            import resource
+
+            return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+        except (ImportError, OSError):
+            return None

@@ -1,0 +1,39 @@
+"""config.yaml + OCPPEMU_* + flags, validated with errors naming the key and its source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ocppemu.app_config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_config_is_valid_and_layers_override_in_order(tmp_path: Path) -> None:
+    cfg = load_config(ROOT / "config.example.yaml", environ={})
+    assert cfg.server.host == "127.0.0.1" and cfg.application.max_stations == 10
+    f = tmp_path / "c.yaml"
+    f.write_text("server:\n  port: 9000\ncsms:\n  reconnect_backoff: 2m\napplication:\n  max_stations: 3\n")
+    env = {"OCPPEMU_APPLICATION_MAX_STATIONS": "7", "OCPPEMU_CSMS_TLS_INSECURE_SKIP_VERIFY": "true",
+           "OCPPEMU_LOGGING_FORMAT": "json"}
+    cfg = load_config(f, environ=env, overrides={"server": {"port": 9100}})
+    assert cfg.server.port == 9100 and cfg.application.max_stations == 7
+    assert cfg.csms.reconnect_backoff == 120.0 and cfg.csms.tls.insecure_skip_verify is True
+    assert cfg.logging.format == "json"
+
+
+def test_errors_name_the_bad_key_and_where_it_came_from(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("server:\n  prot: 1\n")
+    with pytest.raises(ConfigError, match=r"server\.prot.*unknown key"):
+        load_config(f, environ={})
+    with pytest.raises(ConfigError, match=r"application\.max_stations' \(OCPPEMU_APPLICATION_MAX_STATIONS\)"):
+        load_config(None, environ={"OCPPEMU_APPLICATION_MAX_STATIONS": "many"})
+    with pytest.raises(ConfigError, match=r"csms\.connection_timeout.*duration"):
+        load_config(None, environ={"OCPPEMU_CSMS_CONNECTION_TIMEOUT": "soon"})
+    with pytest.raises(ConfigError, match=r"server\.port' \(command line\)"):
+        load_config(None, environ={}, overrides={"server": {"port": 70000}})
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.yaml", environ={})
