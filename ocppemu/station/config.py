@@ -145,6 +145,16 @@ class StationConfig(_Model):
     def _parse_version(cls, v: object) -> object:
         return Version.parse(v) if isinstance(v, str) else v
 
+    @field_validator("supported_profiles")
+    @classmethod
+    def _check_profiles(cls, v: list[str]) -> list[str]:
+        known = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging",
+                 "RemoteTrigger")
+        unknown = [p for p in v if p not in known]
+        if unknown:
+            raise ValueError(f"unknown feature profile(s) {unknown}; known: {', '.join(known)}")
+        return v
+
     @field_validator("csms_url")
     @classmethod
     def _check_url(cls, v: str) -> str:
