@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_serve_arguments(sub.add_parser("serve", help="run the workbench daemon (REST + WebSocket API)"))
+    from ocppemu.ui import add_ui_arguments
+
+    add_ui_arguments(sub.add_parser("ui", help="serve the dashboards (Voila on 127.0.0.1) attached to a daemon"))
     return parser
 
 
@@ -79,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocppemu.api.server import run_serve
 
         return run_serve(args)
+    if args.command == "ui":
+        from ocppemu.ui import run_ui
+
+        return run_ui(args)
     return 2
 
 

@@ -22,4 +22,8 @@ def build_core(config: StationConfig, sinks: Sinks | None = None, *,
         from ocppemu.station.v201.station import Station201
 
         return Station201(config, sinks, registers_wh=registers_wh)
+    if config.protocol_version is Version.V21:
+        from ocppemu.station.v21.station import Station21
+
+        return Station21(config, sinks, registers_wh=registers_wh)
     raise NotImplementedError(f"OCPP {config.protocol_version.value} stations are not available yet")

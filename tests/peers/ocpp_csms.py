@@ -1,6 +1,7 @@
 """An independent CSMS for the test suite, built on the third-party ``ocpp`` package (the test oracle).
 
-It serves OCPP 1.6 and 2.0.1 on 127.0.0.1, validates every payload in both directions with the ``ocpp``
+It serves OCPP 1.6 and 2.0.1 (and, when asked for, 2.1) on 127.0.0.1,
+validates every payload in both directions with the ``ocpp``
 package's schemas (plus a stricter ``date-time`` check the package skips), records every frame a station sends
 and every validation problem it sees, and lets a test send CSMS-initiated calls to a named station.
 
@@ -11,6 +12,10 @@ Recording contract:
 * :attr:`PeerCsms.errors` gets one :class:`PeerError` for every problem: an unparseable frame, a request that
   failed validation or had no handler (each answered with a CALLERROR by the ``ocpp`` package), a station
   answer to a CSMS call that failed validation. Tests assert ``peer.errors == []``.
+
+OCPP 2.1 SEND frames (``[6, id, action, payload]``) are validated against the official 2.1 schema of the message
+(the ``ocpp`` package has no SEND support), recorded with ``message_type`` 6 and never answered; a CALLRESULTERROR
+from the station is recorded as an error.
 
 A CALLERROR the station sends back to one of our calls is not an error of the station per se; it is raised from
 :meth:`PeerCsms.call` as :class:`PeerCallError` and kept in :attr:`PeerCsms.call_errors`.
@@ -30,15 +35,17 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft4Validator, FormatChecker
-from ocpp import v16, v201
+from jsonschema import Draft4Validator, Draft6Validator, FormatChecker
+from ocpp import v16, v21, v201
 from ocpp.charge_point import ChargePoint
 from ocpp.exceptions import FormatViolationError, OCPPError
 from ocpp.messages import Call, CallError, MessageType, get_validator, validate_payload
 from ocpp.routing import on
 from ocpp.v16 import call_result as r16
+from ocpp.v21 import call_result as r21
 from ocpp.v201 import call_result as r201
 from websockets.asyncio.server import Server, ServerConnection, basic_auth, serve
 from websockets.exceptions import ConnectionClosed
@@ -47,6 +54,11 @@ from websockets.typing import Subprotocol
 log = logging.getLogger(__name__)
 
 SUPPORTED = ("1.6", "2.0.1")
+"""The versions offered by default."""
+VERSIONS = ("1.6", "2.0.1", "2.1")
+"""Every version the peer can serve (pass ``versions=("2.1",)`` for 2.1)."""
+_SCHEMAS_21 = Path(__file__).resolve().parents[2] / "schemas" / "v21"
+_send_validators: dict[str, Draft6Validator] = {}
 
 
 def _now() -> str:
@@ -389,7 +401,184 @@ class PeerCp201(_Recording, v201.ChargePoint):  # type: ignore[misc]
         return r201.PublishFirmwareStatusNotification()
 
 
-_CP_CLASSES: dict[str, type[ChargePoint]] = {"ocpp1.6": PeerCp16, "ocpp2.0.1": PeerCp201}
+class PeerCp21(_Recording, v21.ChargePoint):  # type: ignore[misc]
+    """OCPP 2.1 CSMS side of one station connection; also takes SEND frames (see the module docstring)."""
+
+    async def route_message(self, raw_msg: str) -> None:
+        try:
+            frame = json.loads(raw_msg)
+            kind = int(frame[0])
+        except (ValueError, TypeError, IndexError, KeyError):
+            await super().route_message(raw_msg)
+            return
+        if kind == 6:
+            self._on_send(frame, raw_msg)
+        elif kind == 5:
+            unique_id = str(frame[1])
+            self.peer._record(Received(self.id, kind, unique_id, self.pending_actions.get(unique_id), frame[2:],
+                                       raw_msg, self.connection_no))
+            self.peer._error(self.id, "response", self.pending_actions.get(unique_id), str(frame[2]),
+                             "station sent CALLRESULTERROR", raw_msg)
+        else:
+            await super().route_message(raw_msg)
+
+    def _on_send(self, frame: list[Any], raw_msg: str) -> None:
+        if len(frame) != 4 or not isinstance(frame[2], str) or not isinstance(frame[3], dict):
+            self.peer._error(self.id, "frame", None, "FormatViolation", "malformed SEND", raw_msg)
+            return
+        action, payload = frame[2], frame[3]
+        self.peer._record(Received(self.id, 6, str(frame[1]), action, payload, raw_msg, self.connection_no))
+        validator = _send_validators.get(action)
+        if validator is None:
+            path = _SCHEMAS_21 / f"{action}.json"
+            if not path.is_file():
+                self.peer._error(self.id, "request", action, "NotImplemented", "no SEND message of that name",
+                                 raw_msg)
+                return
+            validator = Draft6Validator(json.loads(path.read_text(encoding="utf-8")), format_checker=_format_checker)
+            _send_validators[action] = validator
+        problems = list(validator.iter_errors(payload))
+        if problems:
+            self.peer._error(self.id, "request", action, "FormatViolation", problems[0].message, raw_msg)
+
+    @on("BootNotification")
+    def on_boot(self, **_: Any) -> Any:
+        b = self.peer.behaviour
+        return r21.BootNotification(current_time=_now(), interval=b.heartbeat_interval, status=b.boot_status)
+
+    @on("Heartbeat")
+    def on_heartbeat(self, **_: Any) -> Any:
+        return r21.Heartbeat(current_time=_now())
+
+    @on("StatusNotification")
+    def on_status(self, **_: Any) -> Any:
+        return r21.StatusNotification()
+
+    @on("Authorize")
+    def on_authorize(self, id_token: dict[str, Any], **_: Any) -> Any:
+        return r21.Authorize(id_token_info={"status": self.peer.behaviour.tag_status(id_token.get("id_token"))})
+
+    @on("TransactionEvent")
+    def on_transaction_event(self, id_token: dict[str, Any] | None = None, **_: Any) -> Any:
+        if id_token is None:
+            return r21.TransactionEvent()
+        status = self.peer.behaviour.tag_status(id_token.get("id_token"))
+        return r21.TransactionEvent(id_token_info={"status": status})
+
+    @on("MeterValues")
+    def on_meter_values(self, **_: Any) -> Any:
+        return r21.MeterValues()
+
+    @on("DataTransfer")
+    def on_data_transfer(self, **_: Any) -> Any:
+        return r21.DataTransfer(status="Accepted")
+
+    @on("NotifyEvent")
+    def on_notify_event(self, **_: Any) -> Any:
+        return r21.NotifyEvent()
+
+    @on("NotifyReport")
+    def on_notify_report(self, **_: Any) -> Any:
+        return r21.NotifyReport()
+
+    @on("NotifyMonitoringReport")
+    def on_notify_monitoring_report(self, **_: Any) -> Any:
+        return r21.NotifyMonitoringReport()
+
+    @on("SecurityEventNotification")
+    def on_security_event(self, **_: Any) -> Any:
+        return r21.SecurityEventNotification()
+
+    @on("FirmwareStatusNotification")
+    def on_firmware_status(self, **_: Any) -> Any:
+        return r21.FirmwareStatusNotification()
+
+    @on("LogStatusNotification")
+    def on_log_status(self, **_: Any) -> Any:
+        return r21.LogStatusNotification()
+
+    @on("ReservationStatusUpdate")
+    def on_reservation_status(self, **_: Any) -> Any:
+        return r21.ReservationStatusUpdate()
+
+    @on("ReportChargingProfiles")
+    def on_report_charging_profiles(self, **_: Any) -> Any:
+        return r21.ReportChargingProfiles()
+
+    @on("NotifyChargingLimit")
+    def on_notify_charging_limit(self, **_: Any) -> Any:
+        return r21.NotifyChargingLimit()
+
+    @on("ClearedChargingLimit")
+    def on_cleared_charging_limit(self, **_: Any) -> Any:
+        return r21.ClearedChargingLimit()
+
+    @on("NotifyEVChargingNeeds")
+    def on_ev_charging_needs(self, **_: Any) -> Any:
+        return r21.NotifyEVChargingNeeds(status="Accepted")
+
+    @on("NotifyEVChargingSchedule")
+    def on_ev_charging_schedule(self, **_: Any) -> Any:
+        return r21.NotifyEVChargingSchedule(status="Accepted")
+
+    @on("NotifyCustomerInformation")
+    def on_customer_information(self, **_: Any) -> Any:
+        return r21.NotifyCustomerInformation()
+
+    @on("NotifyDisplayMessages")
+    def on_display_messages(self, **_: Any) -> Any:
+        return r21.NotifyDisplayMessages()
+
+    @on("SignCertificate")
+    def on_sign_certificate(self, **_: Any) -> Any:
+        return r21.SignCertificate(status="Accepted")
+
+    @on("Get15118EVCertificate")
+    def on_get_15118_certificate(self, **_: Any) -> Any:
+        return r21.Get15118EVCertificate(status="Accepted", exi_response="AAAA")
+
+    @on("GetCertificateStatus")
+    def on_get_certificate_status(self, **_: Any) -> Any:
+        return r21.GetCertificateStatus(status="Accepted", ocsp_result="AAAA")
+
+    @on("PublishFirmwareStatusNotification")
+    def on_publish_firmware_status(self, **_: Any) -> Any:
+        return r21.PublishFirmwareStatusNotification()
+
+    @on("OpenPeriodicEventStream")
+    def on_open_stream(self, **_: Any) -> Any:
+        return r21.OpenPeriodicEventStream(status="Accepted")
+
+    @on("ClosePeriodicEventStream")
+    def on_close_stream(self, **_: Any) -> Any:
+        return r21.ClosePeriodicEventStream()
+
+    @on("NotifyPriorityCharging")
+    def on_priority_charging(self, **_: Any) -> Any:
+        return r21.NotifyPriorityCharging()
+
+    @on("BatterySwap")
+    def on_battery_swap(self, **_: Any) -> Any:
+        return r21.BatterySwap()
+
+    @on("ReportDERControl")
+    def on_report_der_control(self, **_: Any) -> Any:
+        return r21.ReportDERControl()
+
+    @on("NotifyDERAlarm")
+    def on_der_alarm(self, **_: Any) -> Any:
+        return r21.NotifyDERAlarm()
+
+    @on("NotifyDERStartStop")
+    def on_der_start_stop(self, **_: Any) -> Any:
+        return r21.NotifyDERStartStop()
+
+    @on("PullDynamicScheduleUpdate")
+    def on_pull_dynamic_schedule(self, **_: Any) -> Any:
+        return r21.PullDynamicScheduleUpdate(status="Accepted", schedule_update={"limit": 4000.0})
+
+
+_CP_CLASSES: dict[str, type[ChargePoint]] = {"ocpp1.6": PeerCp16, "ocpp2.0.1": PeerCp201, "ocpp2.1": PeerCp21}
 
 
 # ---------------------------------------------------------------------------------------------- the server
@@ -419,9 +608,9 @@ class PeerCsms:
 
     def __post_init__(self) -> None:
         self.versions = tuple(self.versions)
-        unknown = set(self.versions) - set(SUPPORTED)
+        unknown = set(self.versions) - set(VERSIONS)
         if unknown:
-            raise ValueError(f"the peer CSMS supports {SUPPORTED}, not {sorted(unknown)}")
+            raise ValueError(f"the peer CSMS supports {VERSIONS}, not {sorted(unknown)}")
         self._server: Server | None = None
         self._stations: dict[str, ChargePoint] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -500,6 +689,11 @@ class PeerCsms:
             m for m in self.messages.get(station_id, [])
             if (not calls_only or m.message_type == MessageType.Call) and (action is None or m.action == action)
         ]
+
+    def received_sends(self, station_id: str, action: str | None = None) -> list[Received]:
+        """OCPP 2.1 SEND frames received from ``station_id``, optionally of one action."""
+        return [m for m in self.messages.get(station_id, [])
+                if m.message_type == 6 and (action is None or m.action == action)]
 
     def actions(self, station_id: str) -> list[str]:
         """Actions of the CALLs ``station_id`` sent, in order."""

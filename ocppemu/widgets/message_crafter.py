@@ -1,0 +1,278 @@
+"""Message crafter: pick a station and an action of its OCPP version, start from a schema template, edit the JSON
+with live schema validation, send it validated or as a raw (possibly invalid) frame, and see the response,
+CallError or timeout beside the request; a history of sent messages and reusable saved templates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from ocppemu.interface import SendMessageRequest, SendMessageResult, WorkbenchAPI
+from ocppemu.ocpp.catalogue import catalogue
+from ocppemu.ocpp.payload_templates import SchemaNotSupportedError, template_for
+from ocppemu.ocpp.validation import validate
+from ocppemu.ocpp.versions import Version
+from ocppemu.widgets import render
+from ocppemu.widgets.message_templates import MessageTemplate, MessageTemplates
+from ocppemu.widgets.tasks import TaskRunner
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Outcome of the live validation: ``ok`` (sendable as validated), and a sentence for the user."""
+
+    ok: bool
+    message: str
+
+
+def actions_for(version: Version, station_only: bool = True) -> list[str]:
+    """Actions a station of ``version`` can send (or every action of the version when not ``station_only``)."""
+    cat = catalogue(version)
+    return cat.station_initiated() if station_only else cat.names()
+
+
+def template_text(version: Version, action: str, *, optional: bool = False, raw: bool = False) -> str:
+    """The editor text for ``action``: a schema-valid payload (``[2, id, action, payload]`` when ``raw``)."""
+    spec = catalogue(version).get(action)
+    if spec is None:
+        payload: dict[str, Any] = {}
+    else:
+        try:
+            payload = template_for(spec.request_schema, optional=optional)
+        except SchemaNotSupportedError:
+            payload = {}
+    if raw:
+        kind = 6 if spec is not None and spec.send_only else 2
+        return json.dumps([kind, str(uuid.uuid4()), action, payload], indent=2)
+    return json.dumps(payload, indent=2)
+
+
+def check_text(version: Version, action: str, text: str, mode: str) -> Check:
+    """Live validation of the editor text: the JSON syntax error or the schema violation, as a sentence."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if mode == "raw":
+            return Check(True, f"not JSON ({exc.msg} at line {exc.lineno}): it will be sent exactly as typed")
+        return Check(False, f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    if mode == "raw":
+        if (isinstance(value, list) and len(value) == 4 and value[0] in (2, 6) and isinstance(value[2], str)):
+            problem = validate(version, value[2], "request", value[3])
+            return Check(True, f"raw frame; its payload breaks the schema: {problem}" if problem
+                         else "raw frame; its payload is schema-valid")
+        return Check(True, "raw text: not an OCPP CALL frame, sent as typed")
+    if not isinstance(value, dict):
+        return Check(False, "the payload must be a JSON object")
+    problem = validate(version, action, "request", value)
+    if problem is not None:
+        return Check(False, f"{problem} (switch to raw to send it anyway)")
+    return Check(True, f"valid {action} request for OCPP {version.value}")
+
+
+def result_html(result: SendMessageResult) -> str:
+    """What was sent beside what came back (result, CallError, timeout), with the round-trip time."""
+    outcome_colour = {"result": "#1b7f3a", "error": "#b00020", "timeout": "#b45309", "no_response": "#6b7280"}
+    head = (f"<div class='ocppemu-outcome outcome-{result.outcome}'>outcome <b style='color:"
+            f"{outcome_colour[result.outcome]}'>{result.outcome}</b>"
+            + (f" · round trip <b>{result.rtt_ms:.1f} ms</b>" if result.rtt_ms is not None else "")
+            + (f" · CallError <b>{render.esc(result.error_code)}</b>: {render.esc(result.error_description)}"
+               if result.error_code else "")
+            + (f" · <span style='color:#b00020'>response validation: {render.esc(result.validation_error)}</span>"
+               if result.validation_error else "") + "</div>")
+    try:
+        sent: Any = json.loads(result.sent)
+    except json.JSONDecodeError:
+        sent = result.sent
+    back: Any = result.response_raw if result.response_raw is not None else {
+        "timeout": "no answer within the timeout", "no_response": "nothing came back"}.get(result.outcome, "")
+    with contextlib.suppress(json.JSONDecodeError):
+        back = json.loads(back) if isinstance(back, str) else back
+    return (head + "<div style='display:flex;gap:12px'>"
+            f"<div style='flex:1;min-width:0'>{render.json_block(sent, title='Sent')}</div>"
+            f"<div style='flex:1;min-width:0'>{render.json_block(back, title='Received')}</div></div>")
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    time: str
+    station_id: str
+    action: str
+    mode: str
+    body: str
+    outcome: str
+
+
+class MessageCrafter(w.VBox):
+    """The crafter over any :class:`WorkbenchAPI`; saved templates go to ``templates_path`` (a JSON file)."""
+
+    def __init__(self, wb: WorkbenchAPI, *, templates_path: str | Path | None = None, history: int = 50) -> None:
+        self.wb = wb
+        self.tasks = TaskRunner()
+        self.versions: dict[str, Version] = {}
+        self.history: deque[Sent] = deque(maxlen=history)
+        self.templates = MessageTemplates(templates_path)
+        self.last_result: SendMessageResult | None = None
+        self.station = w.Dropdown(description="Station", options=[])
+        self.station.add_class("ocppemu-craft-station")
+        self.scope = w.ToggleButtons(options=[("station → CSMS", True), ("all actions", False)], value=True)
+        self.action = w.Dropdown(description="Action", options=[])
+        self.action.add_class("ocppemu-craft-action")
+        self.mode = w.ToggleButtons(options=[("validated", "validated"), ("raw / invalid", "raw")], value="validated")
+        self.mode.add_class("ocppemu-craft-mode")
+        self.optional = w.Checkbox(description="fill optional fields", indent=False)
+        self.template_button = w.Button(description="Template from schema", icon="file")
+        self.editor = w.Textarea(rows=14, layout=w.Layout(width="100%"),
+                                 continuous_update=True)
+        self.editor.add_class("ocppemu-editor")
+        self.check = w.HTML()
+        self.check.add_class("ocppemu-live-check")
+        self.timeout = w.FloatText(value=10.0, description="Timeout s", layout=w.Layout(width="180px"))
+        self.send_button = w.Button(description="Send", icon="paper-plane", button_style="primary")
+        self.send_button.add_class("ocppemu-send")
+        self.result = w.HTML()
+        self.result.add_class("ocppemu-result")
+        self.history_pick = w.Select(description="History", options=[], rows=5, layout=w.Layout(width="100%"))
+        self.template_name = w.Text(description="Name", placeholder="boot-pending-check")
+        self.save_template_button = w.Button(description="Save as template", icon="save")
+        self.template_pick = w.Dropdown(description="Saved", options=[])
+        self.load_template_button = w.Button(description="Load", icon="folder-open")
+        self.station.observe(lambda _c: self._fill_actions(), "value")
+        self.scope.observe(lambda _c: self._fill_actions(), "value")
+        self.action.observe(lambda _c: self.use_template(), "value")
+        self.mode.observe(lambda _c: self.use_template(), "value")
+        self.editor.observe(lambda _c: self.validate(), "value")
+        self.template_button.on_click(lambda _b: self.use_template())
+        self.send_button.on_click(lambda _b: self.send())
+        self.history_pick.observe(lambda _c: self._restore(), "value")
+        self.save_template_button.on_click(lambda _b: self.save_template())
+        self.load_template_button.on_click(lambda _b: self.load_template())
+        super().__init__([
+            w.HTML("<h3>Craft a message</h3>"),
+            w.HBox([self.station, self.action]), w.HBox([self.scope, self.mode]),
+            w.HBox([self.template_button, self.optional]), self.editor, self.check,
+            w.HBox([self.timeout, self.send_button]), self.tasks.status, self.result,
+            w.HTML("<h4>History</h4>"), self.history_pick,
+            w.HTML("<h4>Templates</h4>"),
+            w.HBox([self.template_name, self.save_template_button]),
+            w.HBox([self.template_pick, self.load_template_button])])
+        self.add_class("ocppemu-crafter")
+        self._show_templates()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the station list (in the background)."""
+        self.tasks.spawn(self._load_stations(), "stations")
+
+    async def _load_stations(self) -> None:
+        stations = (await self.wb.list_stations()).stations
+        self.versions = {v.station_id: Version.parse(str(v.config.get("protocol_version", "1.6")))
+                         for v in stations}
+        current = self.station.value
+        self.station.options = list(self.versions)
+        self.station.value = current if current in self.versions else next(iter(self.versions), None)
+        self._fill_actions()
+
+    @property
+    def version(self) -> Version:
+        return self.versions.get(self.station.value or "", Version.V16)
+
+    def _fill_actions(self) -> None:
+        current = self.action.value
+        names = actions_for(self.version, self.scope.value)
+        self.action.options = names
+        self.action.value = current if current in names else ("Heartbeat" if "Heartbeat" in names else names[0])
+        self.use_template()
+
+    def use_template(self) -> None:
+        if not self.action.value:
+            return
+        self.editor.value = template_text(self.version, self.action.value, optional=self.optional.value,
+                                          raw=self.mode.value == "raw")
+        self.validate()
+
+    def validate(self) -> Check:
+        result = check_text(self.version, self.action.value or "", self.editor.value, self.mode.value)
+        colour = "#1b7f3a" if result.ok else "#b00020"
+        self.check.value = f"<span style='color:{colour}'>{render.esc(result.message)}</span>"
+        self.send_button.disabled = not result.ok
+        return result
+
+    def send(self) -> None:
+        """Send the editor's message from the chosen station; refuses an invalid payload unless in raw mode."""
+        sid, action, mode, body = self.station.value, self.action.value, self.mode.value, self.editor.value
+        if not sid:
+            self.tasks.fail("send: choose a station (create one in the station manager)")
+            return
+        verdict = self.validate()
+        if not verdict.ok:
+            self.tasks.fail(f"not sent: {verdict.message}")
+            return
+        if mode == "raw":
+            req = SendMessageRequest(mode="raw", raw=body, timeout=self.timeout.value)
+        else:
+            req = SendMessageRequest(mode="validated", action=action, payload=json.loads(body),
+                                     timeout=self.timeout.value)
+
+        async def run() -> None:
+            result = await self.wb.send_message(sid, req)
+            self.last_result = result
+            self.result.value = result_html(result)
+            self.history.appendleft(Sent(datetime.now(UTC).strftime("%H:%M:%S"), sid, action, mode, body,
+                                         result.outcome))
+            self.history_pick.options = [(f"{h.time} {h.station_id} {h.action} ({h.mode}) → {h.outcome}", i)
+                                         for i, h in enumerate(self.history)]
+            self.tasks.ok(f"{action}: {result.outcome}")
+
+        self.tasks.spawn(run(), f"send {action}")
+
+    def _restore(self) -> None:
+        idx = self.history_pick.value
+        if idx is None or idx >= len(self.history):
+            return
+        h = self.history[idx]
+        self._set(h.action, h.mode, h.body, h.station_id)
+
+    def _set(self, action: str, mode: str, body: str, station_id: str | None = None) -> None:
+        if station_id in self.versions:
+            self.station.value = station_id
+        if action not in self.action.options:
+            self.scope.value = False
+        self.mode.value = mode
+        self.action.value = action
+        self.editor.value = body
+        self.validate()
+
+    def save_template(self) -> None:
+        name = self.template_name.value.strip()
+        try:
+            self.templates.save(MessageTemplate(name, self.version.value, self.action.value or "", self.mode.value,
+                                                self.editor.value))
+        except (ValueError, OSError) as exc:
+            self.tasks.fail(f"save template: {exc}")
+            return
+        self._show_templates()
+        self.template_pick.value = name
+        self.tasks.ok(f"saved template {name!r} to {self.templates.path}")
+
+    def _show_templates(self) -> None:
+        names = sorted(self.templates.load())
+        current = self.template_pick.value
+        self.template_pick.options = names
+        self.template_pick.value = current if current in names else (names[0] if names else None)
+
+    def load_template(self) -> None:
+        t = self.templates.load().get(self.template_pick.value or "")
+        if t is None:
+            self.tasks.fail("load template: choose a saved template")
+            return
+        self._set(t.action, t.mode, t.body)
+        self.tasks.ok(f"loaded template {t.name!r}")

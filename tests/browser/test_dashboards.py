@@ -1,0 +1,237 @@
+"""The dashboards in a real browser: the daemon (``ocppemu serve`` with the demo CSMS, a temporary SQLite store)
+and Voila serving dashboards/ attached to it; each view is opened in headless Chromium, must render real content
+(no error, no endless "Loading", nothing fetched beyond 127.0.0.1, no console errors) and takes one real
+interaction. Screenshots of every view are written to docs/screenshots/."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.harness import VoilaServer, describe, offline_violations, require_browser_parts, run_browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARDS = ROOT / "dashboards"
+SHOTS = ROOT / "docs" / "screenshots"
+
+
+class Daemon:
+    def __init__(self, url: str, token: str, proc: subprocess.Popen[str]) -> None:
+        self.url, self.token, self.proc = url, token, proc
+
+    def call(self, coro_fn: Callable[[Any], Any]) -> Any:
+        """Run ``coro_fn(client)`` against the daemon with the package's own client."""
+        import ocppemu
+
+        async def go() -> Any:
+            wb = await ocppemu.connect(self.url, token=self.token)
+            try:
+                return await coro_fn(wb)
+            finally:
+                await wb.close()
+
+        return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    require_browser_parts()
+    data = tmp_path_factory.mktemp("daemon")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ocppemu", "serve", "--port", "0", "--data-dir", str(data),
+         "--store", f"sqlite:///{str(data / 'ocppemu.db').lstrip('/')}", "--demo-csms", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=data)
+    url = None
+    deadline = time.monotonic() + 60
+    lines: list[str] = []
+    assert proc.stdout is not None
+    while url is None and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        lines.append(line)
+        m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+        if m:
+            url = m.group(1)
+    if url is None:
+        proc.kill()
+        pytest.fail("the daemon did not start:\n" + "".join(lines))
+    token = (data / "api-token").read_text().strip()
+    try:
+        yield Daemon(url, token, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def voila(start_voila: Callable[..., VoilaServer], daemon: Daemon) -> VoilaServer:
+    return start_voila(DASHBOARDS, env={"OCPPEMU_URL": daemon.url, "OCPPEMU_TOKEN": daemon.token})
+
+
+def ensure_connected(daemon: Daemon, station_id: str) -> None:
+    async def go(wb: Any) -> None:
+        ids = {v.station_id for v in (await wb.list_stations()).stations}
+        if station_id not in ids:
+            await wb.create_station({"station_id": station_id})
+        await wb.start_station(station_id)
+        from ocppemu.widgets.session import wait_for_state
+
+        await wait_for_state(wb, station_id, "connected")
+
+    daemon.call(go)
+
+
+def check(result: dict[str, Any], server: VoilaServer) -> str:
+    """Assert a clean page and return its text."""
+    assert result["ok"], describe(result) + "\n--- voila log ---\n" + server.log_tail()
+    page = result["texts"].get("page", "")
+    for marker in ("Loading", "Traceback", "There was an error", "Kernel Error", "ModuleNotFoundError"):
+        assert marker not in page, page[:3000]
+    assert offline_violations(result) == [], describe(result)
+    assert result["console_errors"] == [], describe(result)
+    assert result["page_errors"] == [], describe(result)
+    assert result["http_errors"] == [], describe(result)
+    return str(page)
+
+
+def shot(name: str) -> dict[str, Any]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return {"action": "screenshot", "path": str(SHOTS / f"{name}.png")}
+
+
+def test_stations_create_in_the_form_then_start_and_see_it_connected(voila: VoilaServer, daemon: Daemon) -> None:
+    result = run_browser({"url": voila.render_url("stations.ipynb"), "timeout_ms": 60000, "steps": [
+        {"action": "wait", "selector": ".ocppemu-station-manager"},
+        {"action": "wait", "selector": ".ocppemu-field-station-id input"},
+        {"action": "fill", "selector": ".ocppemu-field-station-id input", "value": "BR-FORM"},
+        {"action": "fill", "selector": ".ocppemu-field-name input", "value": "made in the browser"},
+        {"action": "fill", "selector": ".ocppemu-field-tags input", "value": "browser, ac"},
+        {"action": "click", "selector": ".ocppemu-save-station"},
+        {"action": "wait", "selector": ".ocppemu-station-table", "text": "BR-FORM"},
+        {"action": "wait", "selector": ".ocppemu-status", "text": "created BR-FORM"},
+        {"action": "click", "selector": ".ocppemu-start"},
+        {"action": "wait", "selector": ".ocppemu-station-table .state-connected", "timeout_ms": 30000},
+        {"action": "read", "selector": ".ocppemu-station-table", "name": "table"},
+        {"action": "read", "selector": "body", "name": "page"},
+        shot("stations"),
+    ]})
+    check(result, voila)
+    assert "BR-FORM" in result["texts"]["table"] and "connected" in result["texts"]["table"]
+    view = daemon.call(lambda wb: wb.get_station("BR-FORM"))
+    assert view.config["name"] == "made in the browser" and view.config["tags"] == ["browser", "ac"]
+    assert view.runtime.state == "connected"
+
+
+def test_dashboard_quick_start_turns_a_station_connected(voila: VoilaServer, daemon: Daemon) -> None:
+    ensure_connected(daemon, "BR-DASH-1")
+    daemon.call(lambda wb: _create_stopped(wb, "BR-DASH-2"))
+    result = run_browser({"url": voila.render_url("dashboard.ipynb"), "timeout_ms": 60000, "steps": [
+        {"action": "wait", "selector": ".ocppemu-row[data-station='BR-DASH-2'] .state-stopped"},
+        {"action": "click",
+         "selector": ".widget-hbox:has(.ocppemu-row[data-station='BR-DASH-2']) .ocppemu-quick-start"},
+        {"action": "wait", "selector": ".ocppemu-row[data-station='BR-DASH-2'] .state-connected", "timeout_ms": 30000},
+        {"action": "wait", "selector": ".ocppemu-dashboard .js-plotly-plot"},
+        {"action": "read", "selector": ".ocppemu-summary", "name": "summary"},
+        {"action": "read", "selector": "body", "name": "page"},
+        shot("dashboard"),
+    ]})
+    check(result, voila)
+    assert "connected" in result["texts"]["summary"]
+    assert daemon.call(lambda wb: wb.get_station("BR-DASH-2")).runtime.state == "connected"
+
+
+async def _create_stopped(wb: Any, sid: str) -> None:
+    ids = {v.station_id for v in (await wb.list_stations()).stations}
+    if sid not in ids:
+        await wb.create_station({"station_id": sid})
+
+
+def test_inspector_filter_shows_only_matching_frames(voila: VoilaServer, daemon: Daemon) -> None:
+    ensure_connected(daemon, "BR-MSG")
+    result = run_browser({"url": voila.render_url("messages.ipynb"), "timeout_ms": 60000, "steps": [
+        {"action": "wait", "selector": ".ocppemu-feed", "text": "StatusNotification"},
+        {"action": "fill", "selector": ".ocppemu-filter-action input", "value": "BootNotification"},
+        {"action": "click", "selector": ".ocppemu-apply"},
+        {"action": "wait", "selector": ".ocppemu-status", "text": "match action=BootNotification"},
+        {"action": "read", "selector": ".ocppemu-feed", "name": "feed"},
+        {"action": "read", "selector": "body", "name": "page"},
+        shot("messages"),
+    ]})
+    check(result, voila)
+    rows = [r for r in result["texts"]["feed"].splitlines()[1:] if r.strip()]
+    assert rows, result["texts"]["feed"]
+    assert all("BootNotification" in r for r in rows), rows
+    assert not any("StatusNotification" in r or "Heartbeat" in r for r in rows), rows
+
+
+def test_crafter_sends_a_heartbeat_and_shows_the_response(voila: VoilaServer, daemon: Daemon) -> None:
+    ensure_connected(daemon, "BR-CRAFT")
+    result = run_browser({"url": voila.render_url("crafter.ipynb"), "timeout_ms": 60000, "steps": [
+        {"action": "wait", "selector": ".ocppemu-live-check", "text": "valid Heartbeat request"},
+        {"action": "click", "selector": ".ocppemu-send"},
+        {"action": "wait", "selector": ".ocppemu-outcome", "text": "result", "timeout_ms": 30000},
+        {"action": "read", "selector": ".ocppemu-result", "name": "result"},
+        {"action": "read", "selector": "body", "name": "page"},
+        shot("crafter"),
+    ]})
+    check(result, voila)
+    assert "currentTime" in result["texts"]["result"] and "Heartbeat" in result["texts"]["result"]
+    assert "round trip" in result["texts"]["result"]
+
+
+@pytest.mark.parametrize(("notebook", "selector", "text"), [
+    ("overview.ipynb", ".ocppemu-summary", "stations"),
+    ("scenarios.ipynb", ".ocppemu-scenarios", "charging-session"),
+    ("system.ipynb", ".ocppemu-system-box", "store"),
+])
+def test_other_views_render(voila: VoilaServer, daemon: Daemon, notebook: str, selector: str, text: str) -> None:
+    ensure_connected(daemon, "BR-VIEW")
+    steps: list[dict[str, Any]] = [{"action": "wait", "selector": selector, "text": text}]
+    if notebook == "system.ipynb":
+        steps += [{"action": "click", "selector": ".ocppemu-config-panel button", "text": "Refresh"},
+                  {"action": "wait", "selector": ".ocppemu-system-box", "text": "healthy"}]
+    steps += [{"action": "read", "selector": "body", "name": "page"}, shot(notebook.removesuffix(".ipynb"))]
+    result = run_browser({"url": voila.render_url(notebook), "timeout_ms": 60000, "steps": steps})
+    page = check(result, voila)
+    assert text in page
+
+
+def test_ocppemu_ui_serves_the_dashboards_offline_attached_to_the_daemon(daemon: Daemon, tmp_path: Path) -> None:
+    """``ocppemu ui`` itself (its packaged offline template, URL and token handed to the kernels)."""
+    from tests.browser.harness import _stop, _wait_until_answering, free_port
+
+    ensure_connected(daemon, "BR-UI")
+    port = free_port()
+    code = ("import argparse, sys; from ocppemu.ui import add_ui_arguments, run_ui; p = argparse.ArgumentParser(); "
+            "add_ui_arguments(p); sys.exit(run_ui(p.parse_args(sys.argv[1:])))")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_PLATFORM_DIRS="1")
+    log = (tmp_path / "ui.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-c", code, "--url", daemon.url, "--token", daemon.token, "--port",
+                             str(port), "--no-browser", "--dashboards", str(DASHBOARDS)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    try:
+        problem = _wait_until_answering(f"http://127.0.0.1:{port}/", proc, time.monotonic() + 90)  # type: ignore[arg-type]
+        assert problem is None, problem + (tmp_path / "ui.log").read_text()
+        server = VoilaServer(f"http://127.0.0.1:{port}/", port, tmp_path / "ui.log")
+        result = run_browser({"url": server.render_url("overview.ipynb"), "timeout_ms": 60000, "steps": [
+            {"action": "wait", "selector": ".ocppemu-row[data-station='BR-UI'] .state-connected"},
+            {"action": "read", "selector": "body", "name": "page"},
+        ]})
+        check(result, server)
+    finally:
+        _stop(proc)  # type: ignore[arg-type]
+        log.close()

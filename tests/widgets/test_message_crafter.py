@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ocppemu.interface import WorkbenchAPI
+from ocppemu.ocpp.versions import Version
+from ocppemu.widgets.message_crafter import MessageCrafter, actions_for, check_text, template_text
+
+from .conftest import connected_station
+
+
+def test_templates_validate_for_every_station_initiated_action() -> None:
+    for version in (Version.V16, Version.V201, Version.V21):
+        for action in actions_for(version):
+            text = template_text(version, action)
+            assert check_text(version, action, text, "validated").ok, (version, action, text)
+
+
+def test_live_validation_names_the_problem() -> None:
+    bad = check_text(Version.V16, "BootNotification", '{"chargePointVendor": 1}', "validated")
+    assert (not bad.ok and "chargePointModel" in bad.message) or "chargePointVendor" in bad.message
+    assert not check_text(Version.V16, "Heartbeat", "{oops", "validated").ok
+    raw = check_text(Version.V16, "Heartbeat", "{oops", "raw")
+    assert raw.ok and "sent exactly as typed" in raw.message
+    frame = check_text(Version.V16, "Heartbeat", '[2, "1", "BootNotification", {}]', "raw")
+    assert frame.ok and "breaks the schema" in frame.message
+    assert len(actions_for(Version.V16, station_only=False)) > len(actions_for(Version.V16))
+
+
+async def test_send_a_heartbeat_and_see_the_response(wb: WorkbenchAPI, tmp_path: Path) -> None:
+    await connected_station(wb, "CR-1")
+    c = MessageCrafter(wb, templates_path=tmp_path / "t.json")
+    await c.tasks.idle()
+    assert c.station.value == "CR-1" and c.action.value == "Heartbeat"
+    assert json.loads(c.editor.value) == {}
+    c.send_button.click()
+    await c.tasks.idle()
+    assert c.last_result is not None and c.last_result.outcome == "result"
+    assert "currentTime" in c.result.value and "round trip" in c.result.value
+    assert "Heartbeat" in c.history_pick.options[0][0]
+
+
+async def test_invalid_payload_blocked_unless_raw_and_callerror_shown(wb: WorkbenchAPI, tmp_path: Path) -> None:
+    await connected_station(wb, "CR-2")
+    c = MessageCrafter(wb, templates_path=tmp_path / "t.json")
+    await c.tasks.idle()
+    c.action.value = "BootNotification"
+    c.editor.value = '{"chargePointVendor": "x"}'
+    assert c.send_button.disabled and "chargePointModel" in c.check.value
+    c.send()
+    await c.tasks.idle()
+    assert "not sent" in c.tasks.status.value and c.last_result is None
+    c.scope.value = False
+    c.mode.value = "raw"
+    c.editor.value = '[2, "raw-1", "NoSuchAction", {}]'
+    assert not c.send_button.disabled
+    c.timeout.value = 3
+    c.send_button.click()
+    await c.tasks.idle()
+    assert c.last_result is not None and c.last_result.outcome == "error"
+    assert c.last_result.error_code == "NotImplemented"
+    assert "NotImplemented" in c.result.value
+
+
+async def test_save_and_load_a_template(wb: WorkbenchAPI, tmp_path: Path) -> None:
+    await wb.create_station({"station_id": "CR-3"})
+    path = tmp_path / "templates.json"
+    c = MessageCrafter(wb, templates_path=path)
+    await c.tasks.idle()
+    c.action.value = "DataTransfer"
+    c.editor.value = '{"vendorId": "acme", "data": "hi"}'
+    c.template_name.value = "acme hello"
+    c.save_template_button.click()
+    assert "acme hello" in json.loads(path.read_text())["templates"][0]["name"]
+    c.action.value = "Heartbeat"
+    c.template_pick.value = "acme hello"
+    c.load_template_button.click()
+    assert c.action.value == "DataTransfer" and json.loads(c.editor.value)["vendorId"] == "acme"
+    c2 = MessageCrafter(wb, templates_path=path)
+    assert c2.template_pick.options == ("acme hello",)
+    c.template_name.value = "bad/name"
+    c.save_template_button.click()
+    assert "template name" in c.tasks.status.value
