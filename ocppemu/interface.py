@@ -298,6 +298,8 @@ class SystemStatus(_Model):
     events_published: int
     events_dropped: int
     max_stations: int
+    config: dict[str, Any] = Field(default_factory=dict,
+                                   description="The running application configuration, secrets masked")
 
 
 class WorkbenchEvent(_Model):

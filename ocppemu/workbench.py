@@ -27,7 +27,7 @@ import orjson
 from pydantic import ValidationError
 
 from ocppemu import __version__
-from ocppemu.app_config import AppConfig
+from ocppemu.app_config import AppConfig, mask_secrets
 from ocppemu.events import EventBus
 from ocppemu.interface import (
     ActionRequest,
@@ -497,7 +497,8 @@ class Workbench(HistoryMixin):
             stations=len(self._stations), running_stations=sum(s.runtime.running for s in self._stations.values()),
             connected_stations=connected, open_connections=connected + self.bus.subscribers,
             stream_clients=self.bus.subscribers, memory_rss_bytes=_rss_bytes(), events_published=self.bus.published,
-            events_dropped=self.bus.dropped(), max_stations=self.max_stations)
+            events_dropped=self.bus.dropped(), max_stations=self.max_stations,
+            config=mask_secrets(self.app.model_dump(mode="json")))
 
     async def events(self, stations: list[str] | None = None, kinds: list[str] | None = None,
                      cursor: str | None = None) -> AsyncIterator[WorkbenchEvent]:

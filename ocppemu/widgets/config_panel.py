@@ -74,9 +74,8 @@ class ConfigPanel(w.VBox):
         s = await self.wb.status()
         self.last = s
         self.status_box.value = status_html(s)
-        cfg = running_config(self.wb)
+        cfg = running_config(self.wb) or mask_secrets(s.config)
         stations = await self.wb.export_stations(include_secrets=False)
-        doc: dict[str, Any] = {"application": cfg} if cfg is not None else {
-            "application": "(the daemon's API does not expose its configuration; see its config.yaml)"}
+        doc: dict[str, Any] = {"application": cfg}
         doc["stations"] = mask_secrets(stations.stations)
         self.config_box.value = render.json_block(json.dumps(doc, indent=2), max_height="520px")

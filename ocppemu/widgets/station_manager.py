@@ -360,8 +360,7 @@ def detail_html(v: StationView) -> str:
                   "yes" if c.get("plugged") else "no", render.esc(c.get("transaction_id") or ""),
                   render.esc(c.get("power_w")), render.esc(c.get("energy_wh")), render.esc(c.get("soc"))]
                  for c in conns]
-    keys = snap.get("configuration") or snap.get("variables") or v.config.get("configuration_overrides") or {}
-    key_rows = [[render.esc(k), render.esc(val)] for k, val in sorted(keys.items())]
+    key_rows = _key_rows(snap, v.config)
     return (f"<h4>{render.esc(v.station_id)} {render.badge(rt.state)}</h4>"
             f"<p>registration <b>{render.esc(rt.registration_status)}</b> · last heartbeat "
             f"{render.esc(rt.last_heartbeat or '—')} · queued {rt.queued_messages}"
@@ -369,8 +368,25 @@ def detail_html(v: StationView) -> str:
             + "</p>"
             + render.table(["connector", "status", "error", "plugged", "transaction", "power W", "energy Wh", "SoC"],
                            conn_rows)
-            + "<h5>Configuration keys</h5>"
-            + (render.table(["key", "value"], key_rows) if key_rows else "<i>none set</i>"))
+            + ("<h5>Device model variables</h5>" if snap.get("variables") else "<h5>Configuration keys</h5>")
+            + (render.table(["key", "value", "access"], key_rows) if key_rows else "<i>none set</i>"))
+
+
+def _key_rows(snap: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
+    """Rows of the live configuration: 1.6 keys, 2.x device-model variables, else the configured presets."""
+    if snap.get("configuration"):
+        return [[render.esc(k.get("key")), render.esc(k.get("value", "")),
+                 "read-only" if k.get("readonly") else "read-write"] for k in snap["configuration"]]
+    if snap.get("variables"):
+        rows = []
+        for var in snap["variables"]:
+            where = var.get("component", "") + (f"[{var['instance']}]" if var.get("instance") else "")
+            where += f"@{var['evse']}" if var.get("evse") else ""
+            rows.append([render.esc(f"{where}.{var.get('variable')}"), render.esc(var.get("value", "")),
+                         render.esc(var.get("mutability", ""))])
+        return rows
+    presets = config.get("configuration_overrides") or {}
+    return [[render.esc(k), render.esc(val), "preset"] for k, val in sorted(presets.items())]
 
 
 def _meter_figure() -> Any:

@@ -547,6 +547,7 @@ class Station16(StationCore):
              "soc": None if c.meter is None or c.tx is None else round(c.meter.soc, 1)}
             for c in self.connectors.values()
         ]
+        snap["configuration"] = self.cfg.get_configuration(None)["configurationKey"]
         return snap
 
     def registers(self) -> dict[int, float]:

@@ -425,6 +425,12 @@ class Station201(TransactionEngine):
         ]
         snap["connectors"] = snap["evses"]
         snap["firmware_status"] = self.firmware_status
+        snap["variables"] = [
+            {"component": r["component"]["name"], "evse": r["component"].get("evse", {}).get("id"),
+             "instance": r["component"].get("instance"), "variable": r["variable"]["name"],
+             "value": a.get("value"), "mutability": a.get("mutability"), "type": a.get("type", "Actual")}
+            for r in self.dm.base_report("ConfigurationInventory") for a in r["variableAttribute"]
+        ]
         return snap
 
     def registers(self) -> dict[int, float]:
