@@ -25,6 +25,7 @@ import platformdirs
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+log = logging.getLogger(__name__)
 ENV_PREFIX = "OCPPEMU_"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -145,6 +146,11 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str,
         if not var.startswith(ENV_PREFIX) or var == "OCPPEMU_CONFIG":
             continue
         parts = var[len(ENV_PREFIX):].lower().split("_")
+        if parts[0] not in AppConfig.model_fields and "_".join(parts) not in AppConfig.model_fields:
+            # Not a configuration variable (OCPPEMU_VENV, OCPPEMU_URL, ... belong to scripts and dashboards):
+            # only OCPPEMU_<SECTION>_<KEY> of a known section configures the daemon.
+            log.debug("ignoring %s: %s is not a configuration section", var, parts[0])
+            continue
         keys, _ = _section_model(AppConfig, parts)
         try:
             value = yaml.safe_load(text) if text != "" else ""

@@ -72,8 +72,13 @@ async def test_templates_and_clone(wb: WorkbenchAPI) -> None:
         station_id="T1", overrides={"name": "dual", "simulation": {"seed": 7}}))
     assert [c["id"] for c in view.config["connectors"]] == [1, 2]
     assert view.config["simulation"]["seed"] == 7 and view.config["simulation"]["energy_delivery_rate"] == 11000.0
-    with pytest.raises(InvalidRequest, match=r"2\.1 stations are not available"):
-        await wb.create_from_template("ac-11kw-bidirectional-2.1", FromTemplateRequest(station_id="T2"))
+    v21 = await wb.create_from_template("ac-11kw-bidirectional-2.1", FromTemplateRequest(station_id="T21"))
+    assert v21.config["protocol_version"] == "2.1"
+    v201 = await wb.create_from_template("dc-150kw-2.0.1", FromTemplateRequest(station_id="T201"))
+    assert v201.config["protocol_version"] == "2.0.1"
+    assert any(v.get("component") == "TxCtrlr" for v in v201.snapshot.get("variables", []))
+    await wb.delete_station("T21")
+    await wb.delete_station("T201")
     with pytest.raises(NotFound):
         await wb.create_from_template("nope", FromTemplateRequest(station_id="T2"))
     saved = await wb.save_template(TemplateCreate(name="mine", station={"vendor": "Acme", "connectors": [{"id": 1}]}))

@@ -37,3 +37,11 @@ def test_errors_name_the_bad_key_and_where_it_came_from(tmp_path: Path) -> None:
         load_config(None, environ={}, overrides={"server": {"port": 70000}})
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml", environ={})
+
+
+def test_non_configuration_variables_are_ignored() -> None:
+    from ocppemu.app_config import load_config
+
+    cfg = load_config(environ={"OCPPEMU_VENV": "/opt/venv", "OCPPEMU_URL": "http://127.0.0.1:8080",
+                               "OCPPEMU_TOKEN": "t", "OCPPEMU_SERVER_PORT": "9191"})
+    assert cfg.server.port == 9191

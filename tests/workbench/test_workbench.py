@@ -51,14 +51,15 @@ async def test_state_synced_auto_start_on_load_and_reset(tmp_path: Path, peer_cs
         assert views["A1"].runtime.running and not views["A2"].runtime.running
 
 
-async def test_2x_station_refused_clearly_and_nothing_written(tmp_path: Path) -> None:
+async def test_every_version_is_created_and_bad_stations_refused_with_nothing_written(tmp_path: Path) -> None:
     async with Workbench(f"sqlite:///{tmp_path / 'w.db'}", config=_config()) as wb:
-        if _available("2.1"):
-            pytest.skip("the 2.1 engine exists now")
-        with pytest.raises(InvalidRequest, match=r"2\.1 stations are not available"):
-            await wb.create_station({"station_id": "X1", "protocol_version": "2.1"})
-        assert await wb.repo.get_station("X1") is None
-        with pytest.raises(InvalidRequest, match="engine refuses"):
+        for version in ("1.6", "2.0.1", "2.1"):
+            assert _available(version)
+            view = await wb.create_station({"station_id": f"V{version.replace('.', '')}",
+                                            "protocol_version": version})
+            assert view.config["protocol_version"] == version
+            await wb.delete_station(view.station_id)
+        with pytest.raises(InvalidRequest, match="feature profile"):
             await wb.create_station({"station_id": "X2", "supported_profiles": ["Nope"]})
         assert await wb.repo.list_stations() == []
 
