@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
+from datetime import UTC, datetime
 from typing import TextIO
 
 from ocppemu.ocpp.versions import Version
@@ -24,7 +25,7 @@ from ocppemu.station.factory import build_core
 from ocppemu.station.offline_queue import QueuedMessage
 from ocppemu.station.runtime import StationRuntime
 from ocppemu.store import default_store_url, open_store
-from ocppemu.store.base import Repository
+from ocppemu.store.base import MessageFilter, Repository
 
 ARROWS = {"sent": "->", "received": "<-"}
 
@@ -171,6 +172,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     from ocppemu.demo_csms import serve_demo_csms
 
     csms = await serve_demo_csms("127.0.0.1", 0, heartbeat_interval=30)
+    started = datetime.now(UTC)
     url = args.store or default_store_url()
     repo = open_store(url)
     await repo.init()
@@ -191,10 +193,10 @@ async def run_demo(args: argparse.Namespace) -> int:
             await rt.start()
         results = await asyncio.gather(*(_demo_session(rt, args.charge) for rt in runtimes))
         await recorder.flush()
-        total = await repo.count_messages()
+        total = await repo.count_messages(MessageFilter(since=started))
         for rt, (_ok, why) in zip(runtimes, results, strict=True):
             print(f"{rt.config.station_id}: {why}", file=sys.stderr)
-        print(f"{total} frames stored in {url}", file=sys.stderr)
+        print(f"{total} frames of this run stored in {url}", file=sys.stderr)
         return 0 if all(ok for ok, _ in results) else 1
     finally:
         for rt in runtimes:

@@ -87,3 +87,10 @@ async def test_station_run_201_charge_completes(tmp_path: Path) -> None:
     assert "session completed" in err
     for action in ("BootNotification", "TransactionEvent", "StatusNotification"):
         assert action in out
+
+
+async def test_demo_runs_sessions_and_stores_them(tmp_path: Path) -> None:
+    code, out, err = await _run("demo", "--stations", "3", "--charge", "1", "--store", f"sqlite:///{tmp_path / 'd.db'}")
+    assert code == 0, err
+    assert err.count("session completed") == 3
+    assert "frames of this run stored" in err and "StopTransaction" in out
