@@ -214,10 +214,11 @@ class Station201(TransactionEngine):
                 self.begin_charging(evse, tx, now)
             else:
                 tx.charging_state = "EVConnected"
+            self.refresh_status(evse, now)  # Occupied first, then the transaction event, as chargers report
             self.transaction_event(evse, "Updated", "CablePluggedIn", now)
+        else:
             self.refresh_status(evse, now)
-        elif not self.maybe_start(evse, "CablePluggedIn", now):
-            self.refresh_status(evse, now)
+            self.maybe_start(evse, "CablePluggedIn", now)
         return ActionResult(True)
 
     def unplug(self, evse_id: int, now: float) -> ActionResult:
