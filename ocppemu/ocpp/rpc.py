@@ -124,6 +124,26 @@ class RpcEndpoint:
         self._pump(now)
         return pending
 
+    def send(self, action: str, payload: dict[str, Any], now: float, *,
+             validate_payload: bool = True) -> Send | Violation:
+        """Write an OCPP 2.1 SEND frame (``[6, id, action, payload]``): unconfirmed, never answered.
+
+        Refused (returned as a violation) for other versions, and for a payload the schema rejects when
+        ``validate_payload``.
+        """
+        if self.version is not Version.V21:
+            return Violation(ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED, f"SEND does not exist in OCPP {self.version.value}",
+                             action=action, answerable=False)
+        if validate_payload:
+            problem = validate(self.version, action, "request", payload)
+            if problem is not None:
+                return problem
+        frame = Send(str(uuid.uuid4()), action, payload)
+        text = framing.serialise(frame)
+        self.outbox.append(text)
+        self._record_out(frame, text, now)
+        return frame
+
     def send_raw(self, text: str, now: float, *, tag: Any = None) -> PendingCall | None:
         """Write ``text`` as it is (possibly malformed, possibly breaking the one-call rule).
 

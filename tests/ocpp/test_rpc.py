@@ -115,3 +115,16 @@ def test_connection_lost_fails_everything_pending() -> None:
     events = rpc.connection_lost()
     assert [e.reason for e in events if isinstance(e, CallFailed)] == ["disconnected", "disconnected"]
     assert rpc.next_deadline() is None
+
+
+def test_send_frames_only_in_21_and_validated() -> None:
+    rpc, records = endpoint(Version.V21)
+    bad = rpc.send("NotifyPeriodicEventStream", {"id": 1}, 0.0)
+    assert isinstance(bad, Violation)
+    ok = rpc.send("NotifyPeriodicEventStream", {"id": 1, "pending": 0, "basetime": "2026-01-01T00:00:00Z",
+                                                "data": [{"t": 0.5, "v": "1"}]}, 0.0)
+    assert not isinstance(ok, Violation)
+    assert json.loads(rpc.take_outbox()[0])[0] == 6 and records[-1].message_type == "Send"
+    rpc16, _ = endpoint(Version.V16)
+    got = rpc16.send("Heartbeat", {}, 0.0)
+    assert isinstance(got, Violation) and rpc16.take_outbox() == []

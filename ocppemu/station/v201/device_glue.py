@@ -27,7 +27,7 @@ POLL_SECONDS = 1.0
 _DYNAMIC = (("evse", "power"), ("clockctrlr", "datetime"))
 
 
-def _utc(self: Station201, now: float) -> datetime:
+def utc(self: Station201, now: float) -> datetime:
     return datetime.fromtimestamp(self.csms_now(now), UTC)
 
 
@@ -55,7 +55,7 @@ def _send_parts(self: Station201, action: str, parts: list[JSON], now: float) ->
 
 
 def _report_parts(self: Station201, items: list[JSON], request_id: int, now: float) -> list[JSON]:
-    return split_messages(items, "reportData", generated_at=_utc(self, now), request_id=request_id,
+    return split_messages(items, "reportData", generated_at=utc(self, now), request_id=request_id,
                           items_per_message=self.dm.items_per_message("DeviceDataCtrlr", "GetReport"),
                           bytes_per_message=self.dm.get_int("DeviceDataCtrlr", "BytesPerMessage", 65536,
                                                             variable_instance="GetReport"))
@@ -84,7 +84,7 @@ def on_call_GetReport(self: Station201, call: Call, now: float) -> None:
 
 
 def on_call_SetVariableMonitoring(self: Station201, call: Call, now: float) -> None:
-    results = self.monitoring.set_variable_monitoring(call.payload["setMonitoringData"], _utc(self, now))
+    results = self.monitoring.set_variable_monitoring(call.payload["setMonitoringData"], utc(self, now))
     self.rpc.reply(call, {"setMonitoringResult": results}, now)
     schedule_monitors(self, now)
 
@@ -111,7 +111,7 @@ def on_call_GetMonitoringReport(self: Station201, call: Call, now: float) -> Non
         self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
         return
     self.rpc.reply(call, {"status": "Accepted"}, now)
-    parts = self.monitoring.report_messages(items, p["requestId"], _utc(self, now))
+    parts = self.monitoring.report_messages(items, p["requestId"], utc(self, now))
     _send_parts(self, "NotifyMonitoringReport", parts, now)
 
 
@@ -134,7 +134,7 @@ def notify_events(self: Station201, events: list[JSON], now: float) -> None:
     if not self.online:
         self.pending_events.extend(e for e in events if self.monitoring.should_queue_offline(e))
         return
-    for payload in self.monitoring.event_messages(events, _utc(self, now)):
+    for payload in self.monitoring.event_messages(events, utc(self, now)):
         self.send_online("NotifyEvent", payload, now)
 
 
@@ -145,7 +145,7 @@ def flush_pending_events(self: Station201, now: float) -> None:
 
 def variable_changed(self: Station201, component: ComponentKey, variable: VariableKey, value: str,
                      now: float) -> None:
-    notify_events(self, self.monitoring.evaluate(component, variable, value, _utc(self, now),
+    notify_events(self, self.monitoring.evaluate(component, variable, value, utc(self, now),
                                                  _tx_of(self, component)), now)
 
 
@@ -159,7 +159,7 @@ def evaluate_dynamic(self: Station201, now: float) -> None:
     for component, variable in watched.values():
         value = self.dm.read(component, variable)
         if value is not None:
-            events.extend(self.monitoring.evaluate(component, variable, value, _utc(self, now),
+            events.extend(self.monitoring.evaluate(component, variable, value, utc(self, now),
                                                    _tx_of(self, component)))
     notify_events(self, events, now)
 
@@ -185,7 +185,7 @@ def schedule_monitors(self: Station201, now: float) -> None:
             self.timers.set("monitor_poll", now + POLL_SECONDS)
     else:
         self.timers.cancel("monitor_poll")
-    due = self.monitoring.next_due(_utc(self, now))
+    due = self.monitoring.next_due(utc(self, now))
     if due is None:
         self.timers.cancel("monitor_periodic")
     else:
@@ -198,7 +198,7 @@ def on_timer(self: Station201, name: Any, now: float) -> bool:
         schedule_monitors(self, now)
         return True
     if name == "monitor_periodic":
-        notify_events(self, self.monitoring.due_events(_utc(self, now)), now)
+        notify_events(self, self.monitoring.due_events(utc(self, now)), now)
         schedule_monitors(self, now)
         return True
     return False

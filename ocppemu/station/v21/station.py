@@ -16,15 +16,12 @@ event streams) and :mod:`.battery_swap`; each module's ``HANDLERS`` are register
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from ocppemu.ocpp.errors import Violation
-from ocppemu.ocpp.framing import Send, serialise
 from ocppemu.ocpp.rpc import PendingCall
-from ocppemu.ocpp.validation import validate
 from ocppemu.ocpp.versions import Version
 from ocppemu.station.config import StationConfig
 from ocppemu.station.core import ActionResult, Sinks, iso
@@ -79,11 +76,10 @@ class Station21(Station201):
         """Send a 2.1 SEND message (``[6, id, action, payload]``, never answered) if online and valid."""
         if not self.online:
             return False
-        problem = validate(self.version, action, "request", payload)
-        if problem is not None:
-            self.last_error = f"invalid {action} not sent: {problem}"
+        sent = self.rpc.send(action, payload, now)
+        if isinstance(sent, Violation):
+            self.last_error = f"invalid {action} not sent: {sent}"
             return False
-        self.rpc.send_raw(serialise(Send(str(uuid.uuid4()), action, payload)), now)
         return True
 
     def send_call(self, action: str, payload: dict[str, Any], now: float, *, validate: bool = True,

@@ -170,7 +170,7 @@ def on_call_GetPeriodicEventStream(self: Station21, call: Call, now: float) -> N
 def on_call_SetVariableMonitoring(self: Station21, call: Call, now: float) -> None:
     """As in 2.0.1, then open a stream for each accepted periodic monitor set with ``periodicEventStream``."""
     items = call.payload["setMonitoringData"]
-    results = self.monitoring.set_variable_monitoring(items, device_glue._utc(self, now))
+    results = self.monitoring.set_variable_monitoring(items, device_glue.utc(self, now))
     self.rpc.reply(call, {"setMonitoringResult": results}, now)
     device_glue.schedule_monitors(self, now)
     for item, result in zip(items, results, strict=False):
@@ -189,7 +189,7 @@ def on_timer(self: Station21, name: Any, now: float) -> bool:
         return True
     if name == "monitor_periodic":
         skip = streamed_monitor_ids(self)
-        events = [e for e in self.monitoring.due_events(device_glue._utc(self, now))
+        events = [e for e in self.monitoring.due_events(device_glue.utc(self, now))
                   if e.get("variableMonitoringId") not in skip]
         if events:
             device_glue.notify_events(self, events, now)
