@@ -78,6 +78,35 @@ def check_text(version: Version, action: str, text: str, mode: str) -> Check:
     return Check(True, f"valid {action} request for OCPP {version.value}")
 
 
+def editor_schema(version: Version, action: str, *, raw: bool = False) -> dict[str, Any]:
+    """The JSON schema the code editor completes and lints against: the request schema of ``action``, or in raw
+    mode a ``[2 | 6, id, action, payload]`` frame around it (its ``$schema`` and ``definitions`` lifted to the root
+    so the payload's local ``$ref``s still resolve). ``{}`` for an unknown action."""
+    spec = catalogue(version).get(action)
+    if spec is None:
+        return {}
+    payload = dict(spec.request_schema)
+    if not raw:
+        return payload
+    # the draft (06 for every OCPP schema: tuple-form "items") and the definitions move up to the frame
+    lifted: dict[str, Any] = {key: payload.pop(key) for key in ("$schema", "definitions", "$defs") if key in payload}
+    payload.pop("$id", None)
+    return {**lifted, "type": "array", "minItems": 4, "maxItems": 4,
+            "items": [{"enum": [2, 6]}, {"type": "string"}, {"type": "string"}, payload]}
+
+
+def make_editor() -> w.DOMWidget:
+    """The crafter's JSON editor: the CodeMirror :class:`~ocppemu.widgets.json_editor.JsonEditor` when anywidget
+    and the packaged bundle are there, else a plain text area (same ``value`` trait, no highlighting)."""
+    try:
+        from ocppemu.widgets.json_editor import JsonEditor
+        editor: w.DOMWidget = JsonEditor(height="320px", layout=w.Layout(width="100%"))
+    except (ImportError, OSError):
+        editor = w.Textarea(rows=14, layout=w.Layout(width="100%"), continuous_update=True)
+    editor.add_class("ocppemu-editor")
+    return editor
+
+
 def result_html(result: SendMessageResult) -> str:
     """What was sent beside what came back (result, CallError, timeout), with the round-trip time."""
     outcome_colour = {"result": "#1b7f3a", "error": "#b00020", "timeout": "#b45309", "no_response": "#6b7280"}
@@ -130,9 +159,7 @@ class MessageCrafter(w.VBox):
         self.mode.add_class("ocppemu-craft-mode")
         self.optional = w.Checkbox(description="fill optional fields", indent=False)
         self.template_button = w.Button(description="Template from schema", icon="file")
-        self.editor = w.Textarea(rows=14, layout=w.Layout(width="100%"),
-                                 continuous_update=True)
-        self.editor.add_class("ocppemu-editor")
+        self.editor = make_editor()
         self.check = w.HTML()
         self.check.add_class("ocppemu-live-check")
         self.timeout = w.FloatText(value=10.0, description="Timeout s", layout=w.Layout(width="180px"))
@@ -195,6 +222,8 @@ class MessageCrafter(w.VBox):
     def use_template(self) -> None:
         if not self.action.value:
             return
+        if self.editor.has_trait("schema"):
+            self.editor.schema = editor_schema(self.version, self.action.value, raw=self.mode.value == "raw")
         self.editor.value = template_text(self.version, self.action.value, optional=self.optional.value,
                                           raw=self.mode.value == "raw")
         self.validate()
@@ -204,6 +233,8 @@ class MessageCrafter(w.VBox):
         colour = "#1b7f3a" if result.ok else "#b00020"
         self.check.value = f"<span style='color:{colour}'>{render.esc(result.message)}</span>"
         self.send_button.disabled = not result.ok
+        if self.editor.has_trait("errors"):
+            self.editor.errors = [] if result.ok else [result.message]
         return result
 
     def send(self) -> None:

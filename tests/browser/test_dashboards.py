@@ -180,8 +180,36 @@ def test_inspector_filter_shows_only_matching_frames(voila: VoilaServer, daemon:
 
 def test_crafter_sends_a_heartbeat_and_shows_the_response(voila: VoilaServer, daemon: Daemon) -> None:
     ensure_connected(daemon, "BR-CRAFT")
+    editor = ".ocppemu-editor .cm-content"
     result = run_browser({"url": voila.render_url("crafter.ipynb"), "timeout_ms": 60000, "steps": [
+        {"action": "wait", "selector": ".ocppemu-editor .cm-editor"},
         {"action": "wait", "selector": ".ocppemu-live-check", "text": "valid Heartbeat request"},
+        # schema-driven completion: property names of BootNotification offered in an empty key slot
+        {"action": "press", "selector": ".ocppemu-craft-action select", "key": "b"},
+        {"action": "wait", "selector": ".ocppemu-live-check", "text": "valid BootNotification request"},
+        {"action": "click", "selector": editor},
+        {"action": "press", "selector": editor, "key": "Control+a"},
+        {"action": "fill", "selector": editor, "value": '{\n  "chargePointModel": "m",\n  '},
+        {"action": "press", "selector": editor, "key": "Control+Space"},
+        {"action": "wait", "selector": ".cm-tooltip-autocomplete", "text": "chargePointVendor"},
+        {"action": "read", "selector": ".cm-tooltip-autocomplete", "name": "completions"},
+        {"action": "press", "selector": editor, "key": "Escape"},
+        # typing reaches Python: its validation error and the editor's own schema lint both show
+        {"action": "press", "selector": ".ocppemu-craft-action select", "key": "h"},
+        {"action": "wait", "selector": ".ocppemu-live-check", "text": "valid Heartbeat request"},
+        {"action": "click", "selector": editor},
+        {"action": "press", "selector": editor, "key": "Control+a"},
+        {"action": "fill", "selector": editor, "value": '{"unexpected": 1}'},
+        {"action": "wait", "selector": ".ocppemu-live-check", "text": "switch to raw"},
+        {"action": "wait", "selector": ".ocppemu-editor .cm-lint-marker-error"},
+        {"action": "press", "selector": editor, "key": "Control+Shift+M"},
+        {"action": "wait", "selector": ".ocppemu-editor .cm-panel-lint", "text": "unknown property unexpected"},
+        {"action": "read", "selector": ".ocppemu-editor .cm-panel-lint", "name": "diagnostics"},
+        {"action": "press", "selector": ".ocppemu-editor .cm-panel-lint ul", "key": "Escape"},
+        {"action": "press", "selector": editor, "key": "Control+a"},
+        {"action": "fill", "selector": editor, "value": "{ }"},
+        {"action": "wait", "selector": ".ocppemu-live-check", "text": "valid Heartbeat request"},
+        {"action": "read", "selector": editor, "name": "typed"},
         {"action": "click", "selector": ".ocppemu-send"},
         {"action": "wait", "selector": ".ocppemu-outcome", "text": "result", "timeout_ms": 30000},
         {"action": "read", "selector": ".ocppemu-result", "name": "result"},
@@ -191,6 +219,11 @@ def test_crafter_sends_a_heartbeat_and_shows_the_response(voila: VoilaServer, da
     check(result, voila)
     assert "currentTime" in result["texts"]["result"] and "Heartbeat" in result["texts"]["result"]
     assert "round trip" in result["texts"]["result"]
+    assert '"chargePointVendor"' in result["texts"]["completions"]
+    assert '"chargePointModel"' not in result["texts"]["completions"]  # already present
+    # Python's validation (authoritative) and the editor's schema lint (advisory), listed in the lint panel
+    assert "must not contain" in result["texts"]["diagnostics"]
+    assert result["texts"]["typed"].strip() == "{ }" and result["external_requests"] == []
 
 
 @pytest.mark.parametrize(("notebook", "selector", "text"), [
