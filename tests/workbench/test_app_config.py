@@ -45,3 +45,35 @@ def test_non_configuration_variables_are_ignored() -> None:
     cfg = load_config(environ={"OCPPEMU_VENV": "/opt/venv", "OCPPEMU_URL": "http://127.0.0.1:8080",
                                "OCPPEMU_TOKEN": "t", "OCPPEMU_SERVER_PORT": "9191"})
     assert cfg.server.port == 9191
+
+
+def test_json_and_text_logging_to_a_file(tmp_path: Path) -> None:
+    import json
+    import logging
+
+    from ocppemu.app_config import LoggingConfig, setup_logging
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        out = tmp_path / "log.jsonl"
+        setup_logging(LoggingConfig(level="info", format="json", output=str(out)))
+        logging.getLogger("ocppemu.test").info("station %s booted", "CP1", extra={"station_id": "CP1"})
+        for h in root.handlers:
+            h.flush()
+        doc = json.loads(out.read_text().splitlines()[-1])
+        assert doc["message"] == "station CP1 booted" and doc["station_id"] == "CP1" and doc["level"] == "INFO"
+        text = tmp_path / "log.txt"
+        setup_logging(LoggingConfig(level="warn", format="text", output=str(text)))
+        logging.getLogger("ocppemu.test").info("hidden")
+        logging.getLogger("ocppemu.test").warning("shown")
+        for h in root.handlers:
+            h.flush()
+        assert "shown" in text.read_text() and "hidden" not in text.read_text()
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+            h.close()
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
