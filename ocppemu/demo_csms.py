@@ -2,9 +2,10 @@
 
 It accepts any station on any path for the subprotocols ``ocpp1.6``, ``ocpp2.0.1`` and ``ocpp2.1`` and answers
 every CALL with a schema-valid response: the common actions with meaningful values (BootNotification Accepted,
-incrementing transaction ids, Authorize Accepted ...), any other known action with the smallest payload its
-response schema allows (see :func:`minimal_instance`), and an action the version does not define with a
-CALLERROR ``NotImplemented``. It does not validate what the stations send: it is a demo, not a test oracle.
+incrementing transaction ids, Authorize Accepted ...), any other known action with the required fields of its
+response schema (:func:`~ocppemu.ocpp.payload_templates.template_for`), and an action the version does not define
+with a CALLERROR ``NotImplemented``. Frames are read and written with the shared :mod:`ocppemu.ocpp.framing`.
+It does not validate what the stations send: it is a demo, not a test oracle.
 
 ``serve_demo_csms`` returns a :class:`DemoCsms` handle with the bound port and :meth:`DemoCsms.call` to send
 CSMS-initiated requests to a connected station; ``main_demo_csms`` is the ``ocppemu demo-csms`` entry point.
@@ -16,13 +17,10 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +29,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from ocppemu.ocpp import framing
+from ocppemu.ocpp.catalogue import catalogue
+from ocppemu.ocpp.errors import Violation
+from ocppemu.ocpp.framing import Call, CallError, CallResult, CallResultError, Frame
+from ocppemu.ocpp.payload_templates import template_for
 from ocppemu.ocpp.versions import Version
 
 log = logging.getLogger(__name__)
@@ -39,74 +42,10 @@ JsonObject = dict[str, Any]
 
 SUBPROTOCOLS: tuple[Subprotocol, ...] = tuple(Subprotocol(v.subprotocol) for v in Version)
 
-CALL, CALLRESULT, CALLERROR, CALLRESULTERROR, SEND = 2, 3, 4, 5, 6
-
 
 def now_iso() -> str:
     """Current UTC time as an OCPP ``dateTime`` (RFC 3339, millisecond precision, ``Z``)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def schema_root() -> Path:
-    """The folder holding ``v16/``, ``v201/``, ``v21/``: bundled in the wheel, or the repository's ``schemas/``."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_schemas", here.parent / "schemas"):
-        if (candidate / "v16").is_dir():
-            return candidate
-    raise FileNotFoundError("OCPP JSON schemas not found (looked in ocppemu/_schemas and schemas/)")
-
-
-@cache
-def response_schema(version: Version, action: str) -> JsonObject | None:
-    """The response schema of ``action`` in ``version``, or ``None`` when the version has no such action."""
-    if not action.isidentifier():
-        return None
-    path = schema_root() / version.schema_dir / f"{action}Response.json"
-    if not path.is_file():
-        return None
-    loaded: JsonObject = json.loads(path.read_text(encoding="utf-8-sig"))
-    return loaded
-
-
-def minimal_instance(schema: JsonObject, root: JsonObject | None = None) -> Any:
-    """The smallest value ``schema`` accepts: required fields only, filled with neutral values.
-
-    Enum: its first value; string: ``""`` (padded to ``minLength``, a URL for ``format: uri``, now for
-    ``date-time``); integer/number: ``0`` or the ``minimum``; boolean: ``false``; object: its required properties
-    recursively; array: ``minItems`` minimal items (empty when there is no minimum). ``$ref`` to
-    ``#/definitions/...`` is resolved against ``root`` (the schema document).
-    """
-    root = schema if root is None else root
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target[part]
-        return minimal_instance(target, root)
-    if "enum" in schema:
-        return schema["enum"][0]
-    kind = schema.get("type", "object")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object":
-        props: JsonObject = schema.get("properties", {})
-        return {name: minimal_instance(props.get(name, {}), root) for name in schema.get("required", [])}
-    if kind == "array":
-        count = int(schema.get("minItems", 0))
-        return [minimal_instance(schema.get("items", {}), root) for _ in range(count)]
-    if kind == "string":
-        fmt = schema.get("format")
-        if fmt == "date-time":
-            return now_iso()
-        if fmt == "uri":
-            return "http://localhost/"
-        return "x" * int(schema.get("minLength", 0))
-    if kind in ("integer", "number"):
-        low = schema.get("minimum", 0)
-        return int(low) if kind == "integer" else low
-    if kind == "boolean":
-        return False
-    return None
 
 
 class DemoCallError(Exception):
@@ -171,7 +110,7 @@ class DemoCsms:
             future: asyncio.Future[JsonObject] = asyncio.get_running_loop().create_future()
             session.pending[unique_id] = future
             try:
-                await self._send(session, [CALL, unique_id, action, payload])
+                await self._send(session, Call(unique_id, action, payload))
                 async with asyncio.timeout(timeout):
                     return await future
             finally:
@@ -212,8 +151,8 @@ class DemoCsms:
     def _station_id(path: str) -> str:
         return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
 
-    async def _send(self, session: _Session, frame: list[Any]) -> None:
-        text = json.dumps(frame, separators=(",", ":"))
+    async def _send(self, session: _Session, frame: Frame) -> None:
+        text = framing.serialise(frame)
         log.info("%s <- %s", session.station_id, text)
         await session.ws.send(text)
 
@@ -245,41 +184,31 @@ class DemoCsms:
             log.info("station %s disconnected", station_id)
 
     async def _on_frame(self, session: _Session, text: str) -> None:
-        try:
-            frame = json.loads(text)
-        except ValueError:
-            log.warning("station %s sent a frame that is not JSON: %.200s", session.station_id, text)
+        frame = framing.parse(text, session.version)
+        if isinstance(frame, Violation):
+            log.warning("station %s sent a bad frame (%s): %.200s", session.station_id, frame, text)
+            if frame.answerable and frame.message_id is not None:
+                await self._send(session, CallError(frame.message_id, frame.code.value, frame.description, {}))
             return
-        if not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str):
-            log.warning("station %s sent a malformed frame: %.200s", session.station_id, text)
-            return
-        kind, unique_id = frame[0], frame[1]
-        if kind == CALL:
-            if len(frame) != 4 or not isinstance(frame[2], str) or not isinstance(frame[3], dict):
-                await self._send(session, [CALLERROR, unique_id, "FormatViolation", "malformed CALL", {}])
-                return
-            await self._send(session, self._answer(session.version, unique_id, frame[2], frame[3]))
-        elif kind == CALLRESULT:
-            future = session.pending.get(unique_id)
+        if isinstance(frame, Call):
+            await self._send(session, self._answer(session.version, frame))
+        elif isinstance(frame, CallResult):
+            future = session.pending.get(frame.message_id)
             if future is not None and not future.done():
-                future.set_result(frame[2] if isinstance(frame[2], dict) else {})
-        elif kind in (CALLERROR, CALLRESULTERROR):
-            future = session.pending.get(unique_id)
-            if future is not None and not future.done() and len(frame) >= 4:
-                details = frame[4] if len(frame) > 4 else {}
-                future.set_exception(DemoCallError(str(frame[2]), str(frame[3]), details))
-        elif kind != SEND:
-            log.warning("station %s sent unknown message type %r", session.station_id, kind)
+                future.set_result(frame.payload)
+        elif isinstance(frame, CallError | CallResultError):
+            future = session.pending.get(frame.message_id)
+            if future is not None and not future.done():
+                future.set_exception(DemoCallError(frame.error_code, frame.error_description, frame.error_details))
 
-    def _answer(self, version: Version, unique_id: str, action: str, payload: JsonObject) -> list[Any]:
-        schema = response_schema(version, action)
-        if schema is None:
-            return [CALLERROR, unique_id, "NotImplemented", f"{action} is not an OCPP {version.value} action", {}]
-        return [CALLRESULT, unique_id, self.response_for(version, action, payload, schema)]
+    def _answer(self, version: Version, call: Call) -> Frame:
+        spec = catalogue(version).get(call.action)
+        if spec is None or spec.send_only:
+            return CallError(call.message_id, "NotImplemented",
+                             f"{call.action} is not an OCPP {version.value} action", {})
+        return CallResult(call.message_id, self.response_for(version, call.action, call.payload))
 
-    def response_for(
-        self, version: Version, action: str, payload: JsonObject, schema: JsonObject | None = None
-    ) -> JsonObject:
+    def response_for(self, version: Version, action: str, payload: JsonObject) -> JsonObject:
         """The answer to a station's ``action``: meaningful for the common actions, minimal otherwise."""
         accepted = {"status": "Accepted"}
         if action == "BootNotification":
@@ -302,11 +231,8 @@ class DemoCsms:
             return accepted
         if action in ("MeterValues", "StatusNotification"):
             return {}
-        schema = schema if schema is not None else response_schema(version, action)
-        if schema is None:
-            return {}
-        result: JsonObject = minimal_instance(schema)
-        return result
+        spec = catalogue(version).get(action)
+        return template_for(spec.response_schema) if spec is not None and not spec.send_only else {}
 
 
 async def serve_demo_csms(host: str = "127.0.0.1", port: int = 9000, *, heartbeat_interval: int = 60) -> DemoCsms:
