@@ -97,11 +97,13 @@ def loads(text: str | bytes) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """Encode compact JSON text. Falls back to the standard library for values orjson cannot encode."""
+    """Encode compact JSON text. Falls back to the standard library for values orjson refuses (integers beyond
+    64 bits, lone surrogates from a peer's ``\\ud800`` escapes ...), escaping non-ASCII so the text always encodes
+    as UTF-8."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+        return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def parse(text: str | bytes, version: Version) -> Frame | Violation:

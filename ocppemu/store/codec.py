@@ -7,14 +7,14 @@ value read back is the written one truncated to the millisecond, tz-aware UTC, w
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from bson import ObjectId
 
+from ocppemu.ocpp.framing import dumps as dumps
+from ocppemu.ocpp.framing import loads as framing_loads
 from ocppemu.records import FrameRecord
 from ocppemu.store.errors import InvalidCursorError, PayloadTooLargeError
 
@@ -54,21 +54,9 @@ def utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def dumps(obj: Any) -> str:
-    """Compact JSON text; falls back to the standard library for values orjson refuses (huge ints...)."""
-    try:
-        return orjson.dumps(obj).decode()
-    except TypeError:
-        return json.dumps(obj, default=str, separators=(",", ":"))
-
-
 def loads(text: str | bytes | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    """JSON text read back from the store (``None`` stays ``None``)."""
+    return None if text is None else framing_loads(text)
 
 
 def json_ready(doc: Mapping[str, Any]) -> dict[str, Any]:
