@@ -268,19 +268,3 @@ def setup_logging(cfg: LoggingConfig) -> None:
     root.addHandler(handler)
     level = {"warn": "WARNING"}.get(cfg.level, cfg.level.upper())
     root.setLevel(level)
-
-
-_SECRET_WORDS = ("password", "secret", "token", "key")
-
-
-def mask_secrets(value: Any) -> Any:
-    """A copy of a JSON-ready value with every secret-looking entry (password, token, key ...) masked."""
-    if isinstance(value, dict):
-        return {k: ("**********" if v and any(w in str(k).lower() for w in _SECRET_WORDS)
-                    and not isinstance(v, dict | list | bool) else mask_secrets(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    if isinstance(value, str) and "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]:
-        scheme, rest = value.split("://", 1)
-        return f"{scheme}://**********@{rest.split('@', 1)[1]}"  # credentials in a URL (mongodb://user:pw@host)
-    return value

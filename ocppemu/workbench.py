@@ -27,7 +27,7 @@ import orjson
 from pydantic import ValidationError
 
 from ocppemu import __version__
-from ocppemu.app_config import AppConfig, mask_secrets
+from ocppemu.app_config import AppConfig
 from ocppemu.events import EventBus
 from ocppemu.interface import (
     ActionRequest,
@@ -53,6 +53,7 @@ from ocppemu.interface import (
     TemplateView,
     WorkbenchEvent,
 )
+from ocppemu.masking import MASK, mask_secrets
 from ocppemu.ocpp.errors import Violation
 from ocppemu.ocpp.framing import Call, serialise
 from ocppemu.recording import Recorder
@@ -577,10 +578,10 @@ def _unmask(doc: dict[str, Any], current: StationConfig) -> dict[str, Any]:
     """A masked secret in an update (as returned by a GET without secrets) keeps the stored one."""
     doc = dict(doc)
     auth, tls = doc.get("csms_auth"), doc.get("tls")
-    if isinstance(auth, dict) and auth.get("password") == stations_io.MASK:
+    if isinstance(auth, dict) and auth.get("password") == MASK:
         pw = current.csms_auth.password
         doc["csms_auth"] = {**auth, "password": pw.get_secret_value() if pw else None}
-    if isinstance(tls, dict) and tls.get("client_key") == stations_io.MASK:
+    if isinstance(tls, dict) and tls.get("client_key") == MASK:
         doc["tls"] = {**tls, "client_key": current.tls.client_key}
     return doc
 

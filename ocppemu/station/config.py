@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ocppemu.masking import MASK
 from ocppemu.ocpp.versions import Version
 
 ConnectorType = Literal["Type1", "Type2", "CCS1", "CCS2", "CCS", "CHAdeMO", "GBT", "Tesla", "Schuko", "Other"]
@@ -189,9 +190,9 @@ class StationConfig(_Model):
         data = self.model_dump(mode="json")
         pw = self.csms_auth.password
         if pw is not None:
-            data["csms_auth"]["password"] = pw.get_secret_value() if include_secrets else "**********"
+            data["csms_auth"]["password"] = pw.get_secret_value() if include_secrets else MASK
         if not include_secrets and data["tls"].get("client_key"):
-            data["tls"]["client_key"] = "**********"
+            data["tls"]["client_key"] = MASK
         return data
 
 

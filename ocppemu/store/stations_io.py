@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from ocppemu.masking import MASK
 from ocppemu.station.config import StationConfig
 from ocppemu.store import codec
 from ocppemu.store.base import Repository
@@ -24,7 +25,6 @@ from ocppemu.store.errors import DuplicateStationError, PayloadTooLargeError
 
 FORMAT = "ocppemu-stations"
 FORMAT_VERSION = 1
-MASK = "**********"
 
 
 @dataclass(slots=True)

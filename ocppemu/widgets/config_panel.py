@@ -9,30 +9,9 @@ from typing import Any
 import ipywidgets as w
 
 from ocppemu.interface import SystemStatus, WorkbenchAPI
+from ocppemu.masking import mask_secrets
 from ocppemu.widgets import render
 from ocppemu.widgets.tasks import TaskRunner
-
-MASK = "**********"
-SECRET_WORDS = ("password", "secret", "token", "key_file", "client_key", "private_key", "api_key")
-
-
-def mask_secrets(value: Any) -> Any:
-    """A copy of ``value`` with every non-empty value under a secret-looking key replaced by the mask."""
-    if isinstance(value, dict):
-        return {k: (MASK if value[k] not in (None, "") and any(s in str(k).lower() for s in SECRET_WORDS)
-                    else mask_secrets(value[k])) for k in value}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    return value
-
-
-def running_config(wb: WorkbenchAPI) -> dict[str, Any] | None:
-    """The workbench's application configuration (masked) when it exposes one (the in-process engine does)."""
-    app = getattr(wb, "app", None)
-    dump = getattr(app, "model_dump", None)
-    if dump is None:
-        return None
-    return mask_secrets(dump(mode="json"))  # type: ignore[no-any-return]
 
 
 def status_html(s: SystemStatus) -> str:
@@ -74,8 +53,7 @@ class ConfigPanel(w.VBox):
         s = await self.wb.status()
         self.last = s
         self.status_box.value = status_html(s)
-        cfg = running_config(self.wb) or mask_secrets(s.config)
         stations = await self.wb.export_stations(include_secrets=False)
-        doc: dict[str, Any] = {"application": cfg}
+        doc: dict[str, Any] = {"application": mask_secrets(s.config)}
         doc["stations"] = mask_secrets(stations.stations)
         self.config_box.value = render.json_block(json.dumps(doc, indent=2), max_height="520px")
