@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from ocppemu.station.charging_limits import LimitTarget, apply_limits, on_limits_timer
 from ocppemu.station.smart_charging import ProfileStore
 
 if TYPE_CHECKING:
@@ -67,25 +68,13 @@ class SmartCharging16:
             self.store.end_transaction(transaction_id)
         self.apply_limits(now)
 
+    def _targets(self) -> list[LimitTarget]:
+        return [(c.id, c.meter, c.config, *self._tx_of(c.id)) for c in self.station.connectors.values()
+                if c.meter is not None and c.config is not None]
+
     def apply_limits(self, now: float) -> None:
         """Set each meter's limit from the composite of the profiles now, and when it next changes."""
-        st = self.station
-        at = datetime.fromtimestamp(st.csms_now(now), UTC)
-        soonest: float | None = None
-        for conn in st.connectors.values():
-            if conn.meter is None or conn.config is None:
-                continue
-            tid, tstart = self._tx_of(conn.id)
-            phases = conn.config.phases if conn.config.current_type == "AC" else 1
-            limit = self.store.current_limit(conn.id, at, active_transaction_id=tid, transaction_start=tstart,
-                                             phases=phases)
-            conn.meter.advance(now)
-            conn.meter.set_limit_w(limit, now)
-            nxt = self.store.next_change(conn.id, at, active_transaction_id=tid, transaction_start=tstart)
-            if nxt is not None:
-                t = nxt.timestamp() - st.csms_time_offset
-                soonest = t if soonest is None else min(soonest, t)
-        if soonest is not None:
-            st.timers.set("charging_limits", max(soonest, now + 0.001))
-        else:
-            st.timers.cancel("charging_limits")
+        apply_limits(self.store, self._targets(), now, self.station.csms_time_offset, self.station.timers)
+
+    def on_timer(self, now: float) -> None:
+        on_limits_timer(self.store, self._targets(), now, self.station.csms_time_offset, self.station.timers)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.station.authorization import list_update_from_v16
+from ocppemu.station.charging_limits import TIMER
 from ocppemu.station.core import parse_iso
 
 if TYPE_CHECKING:
@@ -280,8 +281,8 @@ def _start_sequence(self: Station16, name: str, steps: list[tuple[str, dict[str,
 
 def on_command_timer(self: Station16, name: Any, now: float) -> bool:
     """Timers of command behaviour; returns whether ``name`` was one of them."""
-    if name == "charging_limits":
-        self.smart.apply_limits(now)
+    if name == TIMER:
+        self.smart.on_timer(now)
         return True
     if name == "reset":
         if len(self.queue) and now < self.reset_deadline and self.online:

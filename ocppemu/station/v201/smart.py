@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ocppemu.ocpp.framing import Call
+from ocppemu.station import charging_limits
+from ocppemu.station.charging_limits import LimitTarget
 
 if TYPE_CHECKING:
     from ocppemu.station.v201.station import Station201
@@ -101,31 +103,18 @@ def on_call_GetCompositeSchedule(self: Station201, call: Call, now: float) -> No
         now)
 
 
+def _targets(self: Station201) -> list[LimitTarget]:
+    return [(e.id, e.meter, e.config, *_tx(self, e.id)) for e in self.evses.values()]
+
+
 def apply_limits(self: Station201, now: float) -> None:
     """Set each EVSE meter's limit from the composite now; arm a timer for the next change."""
-    at = datetime.fromtimestamp(self.csms_now(now), UTC)
-    soonest: float | None = None
-    for evse in self.evses.values():
-        tid, tstart = _tx(self, evse.id)
-        phases = evse.config.phases if evse.config.current_type == "AC" else 1
-        limit = self.profiles.current_limit(evse.id, at, active_transaction_id=tid, transaction_start=tstart,
-                                            phases=phases)
-        evse.meter.advance(now)
-        evse.meter.set_limit_w(limit, now)
-        nxt = self.profiles.next_change(evse.id, at, active_transaction_id=tid, transaction_start=tstart)
-        if nxt is not None:
-            t = nxt.timestamp() - self.csms_time_offset
-            soonest = t if soonest is None else min(soonest, t)
-    if soonest is not None:
-        self.timers.set("charging_limits", max(soonest, now + 0.001))
-    else:
-        self.timers.cancel("charging_limits")
+    charging_limits.apply_limits(self.profiles, _targets(self), now, self.csms_time_offset, self.timers)
 
 
 def on_timer(self: Station201, name: Any, now: float) -> bool:
-    if name == "charging_limits":
-        self.profiles.purge_expired(datetime.fromtimestamp(self.csms_now(now), UTC))
-        apply_limits(self, now)
+    if name == charging_limits.TIMER:
+        charging_limits.on_limits_timer(self.profiles, _targets(self), now, self.csms_time_offset, self.timers)
         return True
     return False
 
