@@ -108,6 +108,8 @@ class StationCore:
         self._requests: list[RuntimeRequest] = []
         self._tx_in_flight: QueuedMessage | None = None
         self._boot_reason: str = "PowerUp"
+        # The time of the input being handled, for callbacks that get no ``now`` (configuration listeners).
+        self._now_hint = 0.0
         self._result_handlers: dict[str, Callable[[PendingCall, dict[str, Any], float], None]] = {}
         self._call_handlers: dict[str, Callable[[Call, float], None]] = {}
         for name in dir(type(self)):
@@ -176,11 +178,13 @@ class StationCore:
 
     def receive(self, text: str | bytes, now: float) -> None:
         """Handle one message from the CSMS."""
+        self._now_hint = now
         for event in self.rpc.receive(text, now):
             self._dispatch(event, now)
 
     def tick(self, now: float) -> None:
         """Fire the timers that are due and time out calls."""
+        self._now_hint = now
         for event in self.rpc.tick(now):
             self._dispatch(event, now)
         for name in self.timers.pop_due(now):

@@ -123,12 +123,6 @@ class Station16(StationCore):
         elif key == "ClockAlignedDataInterval":
             self._schedule_aligned(now)
 
-    _now_hint: float = 0.0
-
-    def receive(self, text: str | bytes, now: float) -> None:
-        self._now_hint = now
-        super().receive(text, now)
-
     # -- status --------------------------------------------------------------------------------------------------
 
     def _notify_status(self, conn: Connector16, now: float) -> None:
@@ -530,10 +524,6 @@ class Station16(StationCore):
 
     def result_SignCertificate(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         self.emit("certificate", now, sign_request=payload.get("status"))
-
-    def tick(self, now: float) -> None:
-        self._now_hint = now
-        super().tick(now)
 
     def snapshot(self) -> dict[str, Any]:
         snap = super().snapshot()

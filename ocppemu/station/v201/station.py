@@ -68,7 +68,6 @@ class Station201(TransactionEngine):
     def __init__(self, config: StationConfig, sinks: Sinks | None = None, *,
                  registers_wh: dict[int, float] | None = None) -> None:
         super().__init__(config, sinks)
-        self._now_hint = 0.0
         self.description = describe(config)
         self.dm = DeviceModel.for_station(self.description)
         self.monitoring = Monitoring(self.dm)
@@ -378,14 +377,6 @@ class Station201(TransactionEngine):
         maintenance.upload_finished(self, job, ok, detail, now)
 
     # -- driving -------------------------------------------------------------------------------------------
-
-    def receive(self, text: str | bytes, now: float) -> None:
-        self._now_hint = now
-        super().receive(text, now)
-
-    def tick(self, now: float) -> None:
-        self._now_hint = now
-        super().tick(now)
 
     def on_timer(self, name: Any, now: float) -> None:
         self._now_hint = now

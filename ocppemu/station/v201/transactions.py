@@ -54,7 +54,6 @@ class TransactionEngine(StationCore):
     auth_cache: AuthorizationCache
     local_list: LocalAuthList
     station_operative: bool
-    _now_hint: float
 
     # -- hooks filled in by the station ----------------------------------------------------------------------
 
