@@ -99,12 +99,8 @@ async def charge_once(runtime: StationRuntime, seconds: float, id_tag: str | Non
 
 
 def _tx_running(core: StationCore, connector: int) -> bool:
-    snap = core.snapshot()
-    for c in snap.get("connectors", snap.get("evses", [])):
-        if c.get("id") == connector and c.get("transaction_id") is not None and not str(
-                c.get("transaction_id")).startswith("L"):
-            return True
-    return False
+    tx = core.active_transactions().get(connector)
+    return tx is not None and not (core.version is Version.V16 and tx.startswith("L"))
 
 
 async def run_station(args: argparse.Namespace) -> int:

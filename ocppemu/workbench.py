@@ -542,9 +542,7 @@ class Workbench(HistoryMixin):
 
     def _state_of(self, st: _Station) -> StationRuntimeState:
         core, rt = st.core, st.runtime
-        snap = core.snapshot()
-        active = {int(c["id"]): str(c["transaction_id"]) for c in snap.get("connectors", snap.get("evses", []))
-                  if c.get("transaction_id") is not None}
+        active = core.active_transactions()
         status = "connected" if core.is_connected else "connecting" if rt.state == "connecting" else (
             "error" if rt.state == "waiting" and core.last_error else "disconnected")
         reg = core.registration if core.registration in ("None", "Accepted", "Pending", "Rejected") else "None"

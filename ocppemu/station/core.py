@@ -375,6 +375,11 @@ class StationCore:
         self._boot_reason = reason
         self.request("reboot", delay, reason)
 
+    def active_transactions(self) -> dict[int, str]:
+        """Running transactions by connector (1.6) or EVSE (2.x) id: cheap, for periodic state sync. A 1.6
+        transaction the CSMS has not numbered yet shows its local key (``L1`` ...)."""
+        return {}
+
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready view of the station's live state."""
         return {

@@ -525,6 +525,10 @@ class Station16(StationCore):
     def result_SignCertificate(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         self.emit("certificate", now, sign_request=payload.get("status"))
 
+    def active_transactions(self) -> dict[int, str]:
+        return {c.id: str(c.tx.transaction_id if c.tx.transaction_id is not None else c.tx.local_key)
+                for c in self.connectors.values() if c.tx is not None}
+
     def snapshot(self) -> dict[str, Any]:
         snap = super().snapshot()
         snap["connectors"] = [

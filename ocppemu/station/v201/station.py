@@ -401,6 +401,9 @@ class Station201(TransactionEngine):
         """The certificate chain and key the CSMS signed for this station (used for mutual TLS), if any."""
         return maintenance.client_certificate(self)
 
+    def active_transactions(self) -> dict[int, str]:
+        return {e.id: e.active_tx.transaction_id for e in self.evses.values() if e.active_tx is not None}
+
     def snapshot(self) -> dict[str, Any]:
         snap = super().snapshot()
         snap["evses"] = [
