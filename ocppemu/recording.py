@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from ocppemu.ocpp.framing import dumps
 from ocppemu.records import FrameRecord, MeterSample, TransactionRecord
+from ocppemu.station.config import StationRuntimeState
 from ocppemu.station.core import Sinks, StationEvent
 from ocppemu.station.offline_queue import QueuedMessage, QueueSink
 from ocppemu.store.base import Repository
@@ -44,6 +46,22 @@ class _QueueMirror:
         repo = self.recorder.repo
         if repo is not None:
             self.recorder.write(lambda: repo.queue_remove(self.station_id, f"{entry.key:012d}"))
+
+
+@dataclass(slots=True)
+class SavedStation:
+    """What the store kept of a station's last run: its runtime state, energy registers and offline queue."""
+
+    state: StationRuntimeState | None
+    registers: dict[int, float] | None
+    queue: list[QueuedMessage]
+
+
+async def load_saved(repo: Repository, station_id: str) -> SavedStation:
+    state = await repo.get_runtime_state(station_id)
+    registers = {int(k): float(v) for k, v in state.energy_register_wh.items()} if state else None
+    queue = [QueuedMessage.from_doc(item.doc) for item in await repo.queue_list(station_id)]
+    return SavedStation(state, registers, queue)
 
 
 class Recorder:

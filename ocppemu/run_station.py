@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from ocppemu.ocpp.versions import Version
-from ocppemu.recording import Recorder
+from ocppemu.recording import Recorder, load_saved
 from ocppemu.records import FrameRecord
 from ocppemu.station.config import (
     ConnectorConfig,
@@ -22,7 +22,6 @@ from ocppemu.station.config import (
 )
 from ocppemu.station.core import StationCore
 from ocppemu.station.factory import build_core
-from ocppemu.station.offline_queue import QueuedMessage
 from ocppemu.station.runtime import StationRuntime
 from ocppemu.store import default_store_url, open_store
 from ocppemu.store.base import MessageFilter, Repository
@@ -145,20 +144,15 @@ async def run_station(args: argparse.Namespace) -> int:
 
 async def restore_core(config: StationConfig, repo: Repository, recorder: Recorder) -> StationCore:
     """Build a station core with what the store kept of its last run: energy registers and the offline queue."""
-    state = await repo.get_runtime_state(config.station_id)
-    registers = {int(k): float(v) for k, v in state.energy_register_wh.items()} if state else None
-    core = build_core(config, recorder.sinks(), registers_wh=registers)
-    saved = await repo.queue_list(config.station_id)
-    if saved:
-        core.queue.restore([QueuedMessage.from_doc(item.doc) for item in saved])
+    saved = await load_saved(repo, config.station_id)
+    core = build_core(config, recorder.sinks(), registers_wh=saved.registers)
+    core.queue.restore(saved.queue)
     core.queue.sink = recorder.queue_sink(config.station_id)
     return core
 
 
 async def save_state(core: StationCore, repo: Repository) -> None:
-    registers = getattr(core, "registers", None)
-    state = StationRuntimeState(station_id=core.station_id,
-                                energy_register_wh=registers() if callable(registers) else {},
+    state = StationRuntimeState(station_id=core.station_id, energy_register_wh=core.registers(),
                                 registration_status=core.registration, last_error=core.last_error)
     await repo.update_runtime_state(state)
 

@@ -56,12 +56,11 @@ from ocppemu.interface import (
 from ocppemu.masking import MASK, mask_secrets
 from ocppemu.ocpp.errors import Violation
 from ocppemu.ocpp.framing import Call, serialise
-from ocppemu.recording import Recorder
+from ocppemu.recording import Recorder, load_saved
 from ocppemu.records import FrameRecord
 from ocppemu.station.config import StationConfig, StationRuntimeState
 from ocppemu.station.core import StationCore, StationEvent
 from ocppemu.station.factory import build_core
-from ocppemu.station.offline_queue import QueuedMessage
 from ocppemu.station.runtime import StationRuntime as Runtime
 from ocppemu.station.runtime import TransportFactory
 from ocppemu.store import (
@@ -136,17 +135,15 @@ class Workbench(HistoryMixin):
         self.recorder.on_frame(self._on_frame)
         self.recorder.on_event(self._on_event)
         for config in await self.repo.list_stations():
-            state = await self.repo.get_runtime_state(config.station_id)
-            registers = {int(k): float(v) for k, v in (state.energy_register_wh if state else {}).items()}
+            saved = await load_saved(self.repo, config.station_id)
             try:
-                st = self._build(config, registers)
+                st = self._build(config, saved.registers)
             except NotImplementedError as exc:
                 self.skipped[config.station_id] = str(exc)
                 log.warning("station %s not loaded: %s", config.station_id, exc)
                 continue
-            st.saved = state
-            items = await self.repo.queue_list(config.station_id)
-            st.core.queue.restore([QueuedMessage.from_doc(i.doc) for i in items])
+            st.saved = saved.state
+            st.core.queue.restore(saved.queue)
             self._stations[config.station_id] = st
         for st in self._stations.values():
             if st.config.enabled and st.config.auto_start:
@@ -263,7 +260,7 @@ class Workbench(HistoryMixin):
         before, after = old.config.model_dump(), cfg.model_dump()
         changed = {k for k in after if after[k] != before.get(k)}
         rebuild = bool(changed - CONNECTION_FIELDS - PASSIVE_FIELDS)
-        fresh = self._try_build(cfg, self._registers(old)) if rebuild else None
+        fresh = self._try_build(cfg, old.core.registers()) if rebuild else None
         async with self._lock:
             try:
                 stored = await self.repo.upsert_station(cfg)
@@ -316,7 +313,7 @@ class Workbench(HistoryMixin):
         energy registers kept. Reconnects if it was running."""
         async with self._lock:
             old = self._get(station_id)
-            fresh = self._try_build(old.config, self._registers(old))
+            fresh = self._try_build(old.config, old.core.registers())
             was_running = old.runtime.running
             await old.runtime.stop()
             sink = old.core.queue.sink
@@ -535,11 +532,6 @@ class Workbench(HistoryMixin):
         if event.kind == "finding" or (event.kind == "connection" and event.data.get("status") == "error"):
             self.bus.publish("error", event.station_id, event.timestamp, {"kind": event.kind, **event.data})
 
-    @staticmethod
-    def _registers(st: _Station) -> dict[int, float]:
-        fn = getattr(st.core, "registers", None)
-        return dict(fn()) if fn is not None else {}
-
     def _state_of(self, st: _Station) -> StationRuntimeState:
         core, rt = st.core, st.runtime
         active = core.active_transactions()
@@ -550,7 +542,7 @@ class Workbench(HistoryMixin):
             st.saved.last_heartbeat if st.saved else None)
         return StationRuntimeState(station_id=st.config.station_id, connection_status=status,  # type: ignore[arg-type]
                                    registration_status=reg, last_heartbeat=hb, last_error=core.last_error,
-                                   active_transactions=active, energy_register_wh=self._registers(st))
+                                   active_transactions=active, energy_register_wh=st.core.registers())
 
     async def _sync(self, st: _Station) -> None:
         state = self._state_of(st)

@@ -375,6 +375,10 @@ class StationCore:
         self._boot_reason = reason
         self.request("reboot", delay, reason)
 
+    def registers(self) -> dict[int, float]:
+        """Energy registers (Wh) per connector (1.6) or EVSE (2.x), saved so a restart keeps them monotonic."""
+        return {}
+
     def active_transactions(self) -> dict[int, str]:
         """Running transactions by connector (1.6) or EVSE (2.x) id: cheap, for periodic state sync. A 1.6
         transaction the CSMS has not numbered yet shows its local key (``L1`` ...)."""
