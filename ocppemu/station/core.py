@@ -375,6 +375,11 @@ class StationCore:
         self._boot_reason = reason
         self.request("reboot", delay, reason)
 
+    def client_certificate(self) -> tuple[str, str] | None:
+        """A certificate chain and key (PEM) the CSMS signed for this station, to use for mutual TLS; None
+        when there is none (the configured client certificate, if any, is used then)."""
+        return None
+
     def registers(self) -> dict[int, float]:
         """Energy registers (Wh) per connector (1.6) or EVSE (2.x), saved so a restart keeps them monotonic."""
         return {}

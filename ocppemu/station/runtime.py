@@ -167,8 +167,7 @@ class StationRuntime:
     def _effective_config(self) -> StationConfig:
         """The configuration to connect with: a certificate the CSMS signed for the station (SignCertificate ->
         CertificateSigned) replaces the configured client certificate, as on a real charger."""
-        getter = getattr(self.core, "client_certificate", None)
-        installed = getter() if callable(getter) else None
+        installed = self.core.client_certificate()
         if not installed or not self.config.connection_url().startswith("wss://"):
             return self.config
         chain, key = installed
