@@ -24,7 +24,7 @@ from ocppemu.ocpp.versions import Version
 from ocppemu.scenarios import format as fmt
 from ocppemu.scenarios.format_parts import VERSIONS, Strict, version_text
 from ocppemu.scenarios.templating import BUILTINS, references
-from ocppemu.templates import BUILTIN_TEMPLATES, deep_merge, render
+from ocppemu.workbench.templates import BUILTIN_TEMPLATES, deep_merge, render
 
 Position = tuple[int, int]
 Loc = tuple[str | int, ...]
