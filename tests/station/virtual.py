@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ocppemu.config.station import StationConfig
 from ocppemu.ocpp.versions import Version
 from ocppemu.station.clock import iso
-from ocppemu.station.config import StationConfig
 from ocppemu.station.core import Sinks, StationCore, StationEvent
 from ocppemu.station.factory import build_core
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ocppemu.ocpp.records import MeterSample, TransactionRecord
 from ocppemu.ocpp.rpc import CallFailed, PendingCall
-from ocppemu.records import MeterSample, TransactionRecord
 from ocppemu.station.authorization import (
     AuthFlags,
     AuthInfo,
