@@ -204,9 +204,9 @@ class StationRuntime:
                     self._set_state("waiting")
                     await asyncio.sleep(delay)
                     continue
-                attempt = 0
+                failed, attempt = attempt, 0
                 self.backoff.reset()
-                await self._run_connection(transport)
+                await self._run_connection(transport, failed)
                 if self._hold_until <= time.time():
                     # Dropped by the peer or the network: wait a back-off before the next attempt.
                     delay = self.backoff.next_delay(0)
@@ -220,22 +220,26 @@ class StationRuntime:
                 self.core.disconnected(time.time(), "station stopped")
             raise
 
-    async def _run_connection(self, transport: Transport) -> None:
+    async def _run_connection(self, transport: Transport, failed_attempts: int = 0) -> None:
         self._transport = transport
         self.connected_since = time.time()
+        self.core.emit("session", self.connected_since, status="opened", csms_url=self.config.connection_url(),
+                       subprotocol=transport.subprotocol, reconnect_attempts=failed_attempts)
         self.core.connected(time.time())
         self._set_state("connected")
         self._wake.clear()
         self._writer = asyncio.create_task(self._write(transport), name=f"writer:{self.config.station_id}")
         self.flush()
         reason = ""
+        code: int | None = 1000
+        close_reason = "station stopped"
         try:
             while True:
                 text = await transport.recv()
                 self.core.receive(text, time.time())
                 self.flush()
         except TransportClosed as exc:
-            reason = str(exc)
+            reason, code, close_reason = str(exc), exc.code, exc.reason
         finally:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, TransportError):
@@ -244,6 +248,7 @@ class StationRuntime:
             self._transport = None
             await transport.close()
             self.core.disconnected(time.time(), reason)
+            self.core.emit("session", time.time(), status="closed", close_code=code, close_reason=close_reason)
             self.connected_since = None
             if self.running:
                 self.flush()

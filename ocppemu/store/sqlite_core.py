@@ -8,8 +8,10 @@ sort on are real columns with indexes mirroring those queries. Times are epoch m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +37,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def private_file(path: Path) -> None:
+    """Create ``path``'s folder (0700) and the file itself (0600) if missing; tighten an existing file to 0600.
+    The store holds station secrets (CSMS passwords), so no other user may read it."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    elif path.stat().st_mode & 0o077:
+        with contextlib.suppress(OSError):
+            path.chmod(0o600)
+
+
 def now_ms() -> int:
     return codec.to_ms(datetime.now(UTC))
 
@@ -50,12 +64,16 @@ class SqliteCore(Repository):
         *,
         max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
         retention_days: float | None = None,
+        busy_timeout: float = 5.0,
     ) -> None:
         self.path = str(path)
         self.max_document_bytes = max_document_bytes
         self.retention_days = retention_days
+        self.busy_timeout = busy_timeout
         self._ex: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
+        #: Why the last write failed (disk full, locked, read-only ...); cleared by the next write that succeeds.
+        self.write_error: str | None = None
 
     # -- plumbing ----------------------------------------------------------------------------------------
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -63,11 +81,21 @@ class SqliteCore(Repository):
             raise StoreError("the store is not open: call init() first")
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._ex, functools.partial(fn, *args))
+            return await loop.run_in_executor(self._ex, functools.partial(self._tracked, fn, *args))
         except sqlite3.OperationalError as exc:
+            self.write_error = str(exc)
             raise StoreUnavailableError(f"SQLite store {self.path} is not usable right now: {exc}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self.path} failed: {exc}") from exc
+
+    def _tracked(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` on the store's thread; a call that changed rows proves writes work again."""
+        db = self._db
+        before = db.total_changes if db is not None else 0
+        out = fn(*args)
+        if db is not None and db.total_changes != before:
+            self.write_error = None
+        return out
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -77,12 +105,12 @@ class SqliteCore(Repository):
 
     def _open_sync(self) -> None:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))
         db = sqlite3.connect(self.path, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=5000")
+        db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
         db.create_function("ocppemu_icontains", 2, icontains, deterministic=True)
         db.create_aggregate("ocppemu_p95", 1, P95)
         self._db = db
@@ -132,12 +160,29 @@ class SqliteCore(Repository):
             await asyncio.get_running_loop().run_in_executor(ex, db.close)
         ex.shutdown(wait=True)
 
+    def _probe_write_sync(self) -> None:
+        """Take the write lock and give it back at once (fails while another process holds it)."""
+        db = self._conn
+        db.execute(f"PRAGMA busy_timeout={int(min(self.busy_timeout, 0.25) * 1000)}")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+        finally:
+            db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+
     async def health(self) -> HealthReport:
+        failing = self.write_error
         try:
             await self._run(lambda: self._conn.execute("SELECT 1").fetchone())
             version = await self.schema_version()
+            await self._run(self._probe_write_sync)
         except StoreError as exc:
             return HealthReport(False, "sqlite", str(exc), None)
+        if self.write_error is not None and "locked" in self.write_error:
+            self.write_error = None  # the write lock could be taken just now
+        if failing is not None and self.write_error is not None:
+            return HealthReport(False, "sqlite", f"SQLite store {self.path} answers reads but writes fail: "
+                                f"{self.write_error}", version)
         caps = {"text_index": False, "timeseries": False, "ttl": False, "percentile": True}
         notes = {
             "text_index": "free text is matched with LIKE (substring, case-insensitive)",
