@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ocppemu.records import AuthorizationRecord, FrameRecord, MeterSample, SessionRecord, TransactionRecord
-from ocppemu.station.config import StationConfig, StationRuntimeState
+from ocppemu.config.station import StationConfig, StationRuntimeState
+from ocppemu.ocpp.records import AuthorizationRecord, FrameRecord, MeterSample, SessionRecord, TransactionRecord
 from ocppemu.store.codec import decode_cursor, encode_cursor, to_ms
 from ocppemu.store.types import (
     MAX_PAGE_SIZE,

@@ -11,7 +11,7 @@ from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.store import codec
 from ocppemu.store.mongo_core import MongoCore
 from ocppemu.store.mongo_queries import MSG_FIELDS, TEXT_KEPT, Doc, errors, message_query, msg_from_doc

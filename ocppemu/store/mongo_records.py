@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 
-from ocppemu.records import AuthorizationRecord, MeterSample, SessionRecord, TransactionRecord
+from ocppemu.ocpp.records import AuthorizationRecord, MeterSample, SessionRecord, TransactionRecord
 from ocppemu.store import codec
 from ocppemu.store.mongo_core import MongoCore
 from ocppemu.store.mongo_queries import Doc, errors, sample_from_doc

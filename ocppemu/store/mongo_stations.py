@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from ocppemu.station.config import StationConfig, StationRuntimeState
+from ocppemu.config.station import StationConfig, StationRuntimeState
 from ocppemu.store import codec
 from ocppemu.store.errors import DuplicateStationError, StoreError
 from ocppemu.store.mongo_core import MongoCore

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.store import codec
 from ocppemu.store.sqlite_core import SqliteCore, now_ms
 from ocppemu.store.sqlite_schema import (

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ocppemu.records import AuthorizationRecord, MeterSample, SessionRecord, TransactionRecord
+from ocppemu.ocpp.records import AuthorizationRecord, MeterSample, SessionRecord, TransactionRecord
 from ocppemu.store import codec
 from ocppemu.store.sqlite_core import SqliteCore
 from ocppemu.store.sqlite_schema import (

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ocppemu.station.config import StationConfig, StationRuntimeState
+from ocppemu.config.station import StationConfig, StationRuntimeState
 from ocppemu.store import codec
 from ocppemu.store.errors import DuplicateStationError, StoreError
 from ocppemu.store.sqlite_core import SqliteCore, now_ms

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from ocppemu.records import AuthorizationRecord, Direction, FrameRecord, SessionRecord
+from ocppemu.ocpp.records import AuthorizationRecord, Direction, FrameRecord, SessionRecord
 
 T = TypeVar("T")
 

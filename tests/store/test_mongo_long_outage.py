@@ -2,8 +2,8 @@
 
 The outage lasts ``OCPPEMU_TEST_OUTAGE_SECONDS`` (default 5 s so the suite stays quick; the issue's 60 s was run
 with ``OCPPEMU_TEST_OUTAGE_SECONDS=60``). Frames, transactions, meter values and authorization records handed to
-the :class:`~ocppemu.recording.Recorder` during the outage are all stored exactly once afterwards, and health is
-false for the whole outage. ``ocppemu serve`` given SIGTERM while its MongoDB is down exits within its
+the :class:`~ocppemu.workbench.recording.Recorder` during the outage are all stored exactly once afterwards, and
+health is false for the whole outage. ``ocppemu serve`` given SIGTERM while its MongoDB is down exits within its
 shutdown timeout and says how much it could not write.
 """
 
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.records import AuthorizationRecord, MeterSample, TransactionRecord
-from ocppemu.recording import Recorder
+from ocppemu.ocpp.records import AuthorizationRecord, MeterSample, TransactionRecord
 from ocppemu.station.core import StationEvent
 from ocppemu.store import MessageFilter, Repository, open_store
+from ocppemu.workbench.recording import Recorder
 from tests.api.daemon import Daemon
 from tests.store.helpers import call
 from tests.store.secantus import SecantusServer, mongo_db_url
@@ -115,7 +115,8 @@ async def test_authorizations_written_after_the_outage(own_server: SecantusServe
 async def test_serve_stops_on_sigterm_while_mongodb_is_down(own_server: SecantusServer, tmp_path: Path) -> None:
     daemon = Daemon(mongo_db_url(own_server.url, "serve_down", timeout_ms=300), tmp_path / "data",
                     extra=["--demo-csms", "0"],
-                    env={"OCPPEMU_APPLICATION_SHUTDOWN_TIMEOUT": "2", "OCPPEMU_APPLICATION_BATCH_INSERT_INTERVAL": "30"})
+                    env={"OCPPEMU_APPLICATION_SHUTDOWN_TIMEOUT": "2",
+                         "OCPPEMU_APPLICATION_BATCH_INSERT_INTERVAL": "30"})
     await daemon.start()
     import httpx
 

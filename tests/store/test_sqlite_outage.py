@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.records import MeterSample
-from ocppemu.recording import Recorder
+from ocppemu.ocpp.records import MeterSample
 from ocppemu.store import MessageBuffer, MessageFilter
 from ocppemu.store.sqlite import SqliteRepository
+from ocppemu.workbench.recording import Recorder
 from tests.store.helpers import call
 
 

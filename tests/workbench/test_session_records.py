@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.app_config import AppConfig
-from ocppemu.interface import ActionRequest
+from ocppemu.config.app import AppConfig
 from ocppemu.store import open_store
 from ocppemu.workbench import Workbench
+from ocppemu.workbench.interface import ActionRequest
 from tests.peers.fixtures import PeerFactory
 from tests.store.conftest import mongo_base_url  # noqa: F401  (fixture)
 from tests.store.secantus import drop_database, mongo_db_url
@@ -49,7 +49,8 @@ async def _until(pred: object, timeout: float = 10.0) -> None:
 async def test_sessions_and_authorizations_are_recorded(store_url: str, peer_csms: PeerFactory) -> None:
     peer = await peer_csms(versions=("1.6", "2.0.1"))
     peer.behaviour.accepted_tags = {"GOOD"}
-    station = {"station_id": "S1", "csms_url": peer.url, "auto_start": True, "connectors": [{"id": 1}, {"id": 2}, {"id": 3}],
+    station = {"station_id": "S1", "csms_url": peer.url, "auto_start": True,
+               "connectors": [{"id": 1}, {"id": 2}, {"id": 3}],
                "configuration_overrides": {"LocalAuthorizeOffline": "true", "AuthorizationCacheEnabled": "true"},
                "simulation": {"reconnect_initial_delay": 0.2, "reconnect_max_delay": 0.3}}
     async with Workbench(store_url, config=_config()) as wb:

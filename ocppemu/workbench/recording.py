@@ -18,10 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, get_args
 
-from ocppemu.masking import mask_secrets
+from ocppemu.config.masking import mask_secrets
+from ocppemu.config.station import StationRuntimeState
 from ocppemu.ocpp.framing import dumps
-from ocppemu.records import AuthorizationRecord, AuthSource, FrameRecord, MeterSample, SessionRecord, TransactionRecord
-from ocppemu.station.config import StationRuntimeState
+from ocppemu.ocpp.records import (
+    AuthorizationRecord,
+    AuthSource,
+    FrameRecord,
+    MeterSample,
+    SessionRecord,
+    TransactionRecord,
+)
 from ocppemu.station.core import Sinks, StationEvent
 from ocppemu.station.offline_queue import QueuedMessage, QueueSink
 from ocppemu.store.base import Repository
