@@ -166,7 +166,8 @@ class MessageBuffer:
         while True:
             if not self._closing:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.interval)
+                    async with asyncio.timeout(self.interval):  # not wait_for: no inner task per wake-up (3.11)
+                        await self._wake.wait()
             self._wake.clear()
             await self._drain()
             if self._closing and not self._pending:

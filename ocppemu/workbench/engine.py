@@ -84,10 +84,14 @@ PASSIVE_FIELDS = frozenset({"name", "tags", "enabled", "auto_start", "created_at
 
 @dataclass(slots=True)
 class _Station:
-    config: StationConfig
     core: StationCore
     runtime: Runtime
     saved: StationRuntimeState | None = None
+
+    @property
+    def config(self) -> StationConfig:
+        """The station's configuration, held once: by its core (the runtime reads it there too)."""
+        return self.core.config
 
 
 class Workbench(HistoryMixin):
@@ -197,7 +201,7 @@ class Workbench(HistoryMixin):
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
         runtime.on_state = lambda rt: self._publish_state(sid, rt)
-        return _Station(config, core, runtime)
+        return _Station(core, runtime)
 
     def _get(self, station_id: str) -> _Station:
         st = self._stations.get(station_id)
@@ -255,7 +259,7 @@ class Workbench(HistoryMixin):
                 raise Conflict(f"station {cfg.station_id!r} already exists") from None
             except PayloadTooLargeError as exc:
                 raise InvalidRequest(str(exc)) from None
-            st.config = st.core.config = st.runtime.config = stored
+            st.core.config = stored
             self._stations[cfg.station_id] = st
         if cfg.enabled and cfg.auto_start:
             await st.runtime.start()
@@ -294,13 +298,13 @@ class Workbench(HistoryMixin):
             if fresh is not None:
                 await old.runtime.stop()
                 fresh.core.queue.restore(list(old.core.queue))
-                fresh.config = fresh.core.config = fresh.runtime.config = stored
+                fresh.core.config = stored
                 fresh.saved = old.saved
                 self._stations[station_id] = fresh
                 st = fresh
             else:
                 st = old
-                st.config = st.core.config = st.runtime.config = stored
+                st.core.config = stored
                 if was_running and changed & CONNECTION_FIELDS:
                     log.info("station %s: connection settings changed, reconnecting", station_id)
                     await st.runtime.stop()
