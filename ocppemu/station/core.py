@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from ocppemu.config.randomness import station_rng
 from ocppemu.config.station import StationConfig
 from ocppemu.ocpp.errors import ErrorCode, Violation
 from ocppemu.ocpp.framing import Call
@@ -34,7 +35,6 @@ from ocppemu.ocpp.rpc import (
 from ocppemu.station.clock import StationClock, iso, parse_iso
 from ocppemu.station.handlers import HandlerTable
 from ocppemu.station.offline_queue import OfflineQueue, QueuedMessage
-from ocppemu.station.randomness import station_rng
 from ocppemu.station.timers import Timers
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class StationCore:
         #: The station's clock: runtime time plus the offset the CSMS set (see :mod:`ocppemu.station.clock`).
         self.clock = StationClock()
         #: The station's only source of randomness (transaction ids, simulated behaviour).
-        self.rng = rng if rng is not None else station_rng(config.simulation.seed, config.station_id)
+        self.rng = rng if rng is not None else station_rng(config.simulation.seed, config.station_id, "engine")
         self.station_id = config.station_id
         self.version = config.protocol_version
         self.sinks = sinks or Sinks()

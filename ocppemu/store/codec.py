@@ -85,7 +85,7 @@ def check_size(what: str, size: int, limit: int) -> None:
 
 def doc_size(doc: Any) -> int:
     """Encoded JSON size of ``doc`` in bytes (a close, cheap stand-in for its stored size)."""
-    return len(dumps(doc).encode())
+    return text_size(dumps(doc))
 
 
 def new_record_id() -> str:
@@ -155,6 +155,31 @@ def dates_utc(doc: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return doc
 
 
+def text_size(text: str) -> int:
+    """UTF-8 bytes of ``text``, a lone surrogate counted as the three bytes it is kept as."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def frame_size(record: FrameRecord) -> int:
     """Bytes a frame occupies: its raw text plus its payload as JSON."""
-    return len(record.raw.encode()) + doc_size(record.payload)
+    return text_size(record.raw) + doc_size(record.payload)
+
+
+def keep_text(text: str | None) -> str | bytes | None:
+    """``text`` as a store can hold it, losslessly: itself when it is valid Unicode; otherwise (a lone surrogate
+    such as a peer's ``"\\ud800"`` escape decodes to) its UTF-8 bytes with the surrogates encoded as they are.
+    SQLite keeps those bytes as a BLOB and MongoDB as BSON binary; :func:`read_text` turns them back."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def read_text(value: Any) -> Any:
+    """Inverse of :func:`keep_text` (anything that is not bytes is returned as it is)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "surrogatepass")
+    return value

@@ -1,8 +1,9 @@
 """Answers of the OCPP 1.6 charge point to every CSMS-initiated action, with the behaviour that follows.
 
 Each handler, registered with ``@HANDLERS.call(action)``, receives a schema-valid CALL (the RPC layer already
-refused invalid ones with the spec's CallError) and answers it once through ``self.answer``. Behaviour that follows an answer (a reboot, a
-triggered message, a firmware status sequence) is started after the answer, so the CSMS sees the answer first.
+refused invalid ones with the spec's CallError) and answers it once through ``self.answer``. Behaviour that
+follows an answer (a reboot, a triggered message, a firmware status sequence) is started after the answer, so the
+CSMS sees the answer first.
 """
 
 from __future__ import annotations

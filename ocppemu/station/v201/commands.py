@@ -6,7 +6,8 @@ reservations (ReserveNow, CancelReservation, ReservationStatusUpdate on expiry),
 CostUpdated, CustomerInformation and SetNetworkProfile.
 
 Each handler, registered with ``@HANDLERS.call(action)``, gets a schema-valid CALL (the RPC layer refused invalid
-ones) and answers it once through ``self.answer`` before starting the behaviour that follows, so the CSMS sees the answer first.
+ones) and answers it once through ``self.answer`` before starting the behaviour that follows, so the CSMS sees the
+answer first.
 """
 
 from __future__ import annotations

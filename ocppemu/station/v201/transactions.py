@@ -165,6 +165,8 @@ class TransactionEngine(StationCore):
         if evse.reservation is not None and not evse.reservation.matches(token):
             return ActionResult.fail(f"EVSE {evse_id} is reserved for another identifier")
         if not self.auth_enabled():
+            self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type,
+                      status="Accepted", source="AuthDisabled")
             self.authorized(evse, token, "Authorized", now)
             return ActionResult(True, data={"local": "AuthDisabled"})
         decision = decide(token, online=self.online, flags=self.auth_flags(), now=self.clock.datetime(now),
@@ -172,6 +174,8 @@ class TransactionEngine(StationCore):
         if decision.outcome == "AskCsms":
             self.send_online("Authorize", {"idToken": to_id_token(token)}, now, tag=AuthorizeTag(evse_id, token))
             return ActionResult(True, data={"authorizing": True})
+        self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type, source=decision.source,
+                  status=decision.info.status if decision.info else decision.outcome, reason=decision.reason)
         if decision.outcome == "Accepted":
             self.authorized(evse, token, "Authorized", now)
             return ActionResult(True, data={"local": decision.source})
@@ -184,7 +188,8 @@ class TransactionEngine(StationCore):
         evse_id, token = tag.where, tag.token
         info = self._remember(token, payload.get("idTokenInfo"), now)
         status = info.status if info is not None else "Invalid"
-        self.emit("authorize", now, evse_id=evse_id, id_token=token.id, status=status)
+        self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type, status=status,
+                  source="CSMS")
         evse = self.evses.get(evse_id)
         if evse is not None and status == "Accepted":
             allowed = info is None or not info.evse_ids or evse_id in info.evse_ids
@@ -203,7 +208,8 @@ class TransactionEngine(StationCore):
     def on_call_failed(self, pending: PendingCall, event: CallFailed, now: float) -> None:
         tag = pending.tag
         if isinstance(tag, AuthorizeTag) and event.reason != "disconnected":
-            self.emit("authorize", now, evse_id=tag.where, id_token=tag.token.id, status="Failed")
+            self.emit("authorize", now, evse_id=tag.where, id_token=tag.token.id, token_type=tag.token.type,
+                      status="Failed", source="CSMS", reason=event.reason)
 
     def authorized(self, evse: Evse201, token: IdToken | None, trigger: str, now: float, *,
                    group: IdToken | None = None) -> None:
