@@ -7,6 +7,8 @@ value read back is the written one truncated to the millisecond, tz-aware UTC, w
 from __future__ import annotations
 
 import base64
+import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,9 +56,19 @@ def utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
+_LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_B = re.compile(rb"\d{19}")
+
+
 def loads(text: str | bytes | None) -> Any:
-    """JSON text read back from the store (``None`` stays ``None``)."""
-    return None if text is None else framing_loads(text)
+    """JSON text read back from the store (``None`` stays ``None``). Text holding a number of 19 digits or more
+    is decoded by the standard library, which keeps integers beyond 64 bits exact (orjson turns some into
+    floats)."""
+    if text is None:
+        return None
+    if (_LONG_NUMBER.search(text) if isinstance(text, str) else _LONG_NUMBER_B.search(text)):
+        return json.loads(text)
+    return framing_loads(text)
 
 
 def json_ready(doc: Mapping[str, Any]) -> dict[str, Any]:
