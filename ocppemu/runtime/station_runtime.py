@@ -12,7 +12,7 @@ started through :meth:`StationRuntime.spawn`, never as a free task.
 Guarantees: :meth:`StationRuntime.stop` cancels and awaits all of them, so no task of the station survives it; a
 peer's misbehaviour (bad frames, dropped connections, refused handshakes) is reported through the core's
 ``last_error`` and events, never raised. Reconnect jitter is drawn from :attr:`StationRuntime.rng`, seeded from the
-run seed and the station id (:func:`~ocppemu.station.randomness.station_rng`), so a seed gives the same schedule in
+run seed and the station id (:func:`~ocppemu.config.randomness.station_rng`), so a seed gives the same schedule in
 every process.
 """
 
@@ -27,11 +27,11 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
+from ocppemu.config.randomness import station_rng
 from ocppemu.config.station import StationConfig
 from ocppemu.runtime.backoff import Backoff
 from ocppemu.runtime.uploads import attach
 from ocppemu.station.core import RuntimeRequest, StationCore
-from ocppemu.station.randomness import station_rng
 from ocppemu.transport.base import Transport, TransportClosed, TransportError
 from ocppemu.transport.websocket import WebSocketTransport
 
@@ -259,9 +259,9 @@ class StationRuntime:
                     self._set_state("waiting")
                     await asyncio.sleep(delay)
                     continue
-                attempt = 0
+                failed, attempt = attempt, 0
                 self.backoff.reset()
-                await self._run_connection(transport)
+                await self._run_connection(transport, failed)
                 if self._hold_until <= time.time():
                     # Dropped by the peer or the network: wait a back-off before the next attempt.
                     delay = self.backoff.next_delay(0)
@@ -275,9 +275,11 @@ class StationRuntime:
                 self.core.disconnected(time.time(), "station stopped")
             raise
 
-    async def _run_connection(self, transport: Transport) -> None:
+    async def _run_connection(self, transport: Transport, failed_attempts: int = 0) -> None:
         self._transport = transport
         self.connected_since = time.time()
+        self.core.emit("session", self.connected_since, status="opened", csms_url=self.config.connection_url(),
+                       subprotocol=transport.subprotocol, reconnect_attempts=failed_attempts)
         self.core.connected(time.time())
         self._set_state("connected")
         self._wake.clear()
@@ -286,13 +288,15 @@ class StationRuntime:
                                                name=f"writer:{self.config.station_id}")
         self.flush()
         reason = ""
+        code: int | None = 1000
+        close_reason = "station stopped"
         try:
             while True:
                 text = await transport.recv()
                 self.core.receive(text, time.time())
                 self.flush()
         except TransportClosed as exc:
-            reason = str(exc)
+            reason, code, close_reason = str(exc), exc.code, exc.reason
         finally:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -301,6 +305,7 @@ class StationRuntime:
             self._transport = None
             await transport.close()
             self.core.disconnected(time.time(), reason)
+            self.core.emit("session", time.time(), status="closed", close_code=code, close_reason=close_reason)
             self.connected_since = None
             if self.running:
                 self.flush()

@@ -70,7 +70,7 @@ from ocppemu.workbench.interface import (
     TemplateView,
     WorkbenchEvent,
 )
-from ocppemu.workbench.recording import Recorder, load_saved
+from ocppemu.workbench.recording import Recorder, Unwritten, load_saved
 from ocppemu.workbench.templates import BUILTIN_TEMPLATES, check_template, render
 from ocppemu.workbench.views import explain
 
@@ -114,6 +114,7 @@ class Workbench(HistoryMixin):
         self._transport_factory = transport_factory
         self._stations: dict[str, _Station] = {}
         self._lock = asyncio.Lock()
+        self.unwritten = Unwritten()
         self._waiters: dict[tuple[str, str], asyncio.Future[FrameRecord]] = {}
         self._sync_task: asyncio.Task[None] | None = None
         self._started_at = time.time()
@@ -156,7 +157,23 @@ class Workbench(HistoryMixin):
         log.info("workbench started with %d station(s)", len(self._stations))
 
     async def close(self) -> None:
-        """Stop every station, save their state and registers, flush and close the store (if owned)."""
+        """Stop every station, save their state and registers, flush and close the store (if owned); bounded by
+        ``application.shutdown_timeout`` (see :meth:`shutdown`)."""
+        await self.shutdown()
+
+    async def shutdown(self, timeout: float | None = None) -> Unwritten:
+        """:meth:`close`, returning what could not be written.
+
+        Bounded: after ``timeout`` seconds (``application.shutdown_timeout`` when None) it gives up on a store
+        that does not answer; what could not be written is logged and returned (also kept in :attr:`unwritten`).
+        """
+        loop = asyncio.get_running_loop()
+        budget = self.app.application.shutdown_timeout if timeout is None else timeout
+        deadline = loop.time() + budget
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
+
         if self._sync_task is not None:
             self._sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -164,10 +181,17 @@ class Workbench(HistoryMixin):
             self._sync_task = None
         for st in list(self._stations.values()):
             await st.runtime.stop()
-        await self._sync_all()
-        await self.recorder.aclose()
+        try:
+            await asyncio.wait_for(self._sync_all(), left() * 0.5)
+        except TimeoutError:
+            log.error("store unreachable at shutdown: runtime state of some stations not saved")
+        self.unwritten = await self.recorder.aclose(timeout=left())
+        if self.unwritten:
+            log.error("%s", self.unwritten.sentence())
         if self._owns_repo:
-            await self.repo.close()
+            closing = asyncio.ensure_future(self.repo.close())
+            await asyncio.wait({closing}, timeout=max(left(), 1.0))  # a driver stuck on a dead server: move on
+        return self.unwritten
 
     # -- stations ----------------------------------------------------------------------------------------------
 

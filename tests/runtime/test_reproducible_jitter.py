@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ocppemu.station.randomness import station_rng
+from ocppemu.config.randomness import station_rng
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,8 +48,8 @@ def test_the_same_seed_gives_the_same_reconnect_schedule_in_two_processes() -> N
 
 
 def test_reconnecting_does_not_shift_the_cores_draws() -> None:
-    a, b = station_rng(7, "CP001", "reconnect"), station_rng(7, "CP001")  # the runtime's stream, the core's
-    fresh = station_rng(7, "CP001")
+    a, b = station_rng(7, "CP001", "reconnect"), station_rng(7, "CP001", "engine")  # the runtime's stream, the core's
+    fresh = station_rng(7, "CP001", "engine")
     reference = [fresh.random() for _ in range(5)]
     for _ in range(100):
         a.random()  # drawing reconnect jitter ...
