@@ -2,17 +2,16 @@
 
 A :class:`Recorder` hands each station a :class:`~ocppemu.station.core.Sinks` whose callbacks return at once:
 frames go to the :class:`~ocppemu.store.buffer.MessageBuffer`; transactions, meter samples and offline-queue
-changes go to one background writer (bounded, coalescing transaction updates and meter samples); subscribers get
-every frame and event synchronously and must not block (the workbench's event bus gives each subscriber its own
-bounded queue). Nothing here can slow a station down or make it fail: a store outage is counted and retried, never
-raised.
+changes go to one background writer (bounded, coalescing transaction updates); subscribers get every frame and
+event synchronously and must not block (the workbench's event bus gives each subscriber its own bounded queue).
+Nothing here can slow a station down or make it fail: a store outage is counted and retried, never raised.
 
-Store writes per meter sample: the samples of all stations that arrive while the writer is busy go to the store in
-one write. The offline queue is mirrored to the store only for what can outlive a connection: an entry queued while
-the station is offline is written at once; one queued while online (the usual MeterValues or TransactionEvent, sent
-at once) is written only if it is still unanswered after ``queue_grace`` seconds, so a message the CSMS answers in
-time costs no queue write at all. A crash of the emulator can lose at most ``queue_grace`` seconds of online
-messages, as it can lose that much of the message log (``batch_interval``).
+A meter sample costs one store write (its values go to the store together). The offline queue is mirrored to the
+store only for what can outlive a connection: an entry queued while the station is offline is written at once; one
+queued while online (the usual MeterValues or TransactionEvent, sent at once) is written only if it is still
+unanswered after ``queue_grace`` seconds, so a message the CSMS answers in time costs no queue write at all. A crash
+of the emulator can lose at most ``queue_grace`` seconds of online messages, as it can lose that much of the
+message log (``batch_interval``).
 """
 
 from __future__ import annotations
@@ -112,7 +111,6 @@ class Recorder:
         self.queue_grace = batch_interval if queue_grace is None else queue_grace
         self._unsaved: dict[tuple[str, int], tuple[float, QueuedMessage]] = {}
         self._unsaved_timer: asyncio.TimerHandle | None = None
-        self._meter_batch: list[MeterSample] = []
         self.buffer = MessageBuffer(repo, max_size=buffer_size, interval=batch_interval) if repo else None
         self._jsonl: IO[str] | None = open(jsonl_path, "a", encoding="utf-8") if jsonl_path else None  # noqa: SIM115
         self._frame_listeners: list[FrameListener] = []
@@ -279,20 +277,8 @@ class Recorder:
 
     def meter(self, samples: list[MeterSample]) -> None:
         repo = self.repo
-        if repo is None or not samples:
-            return
-        first = not self._meter_batch
-        self._meter_batch.extend(samples)
-        if first:
-            taken: list[list[MeterSample]] = []
-
-            async def add() -> None:
-                if not taken:  # the batch is taken once: a retry after an outage writes the same samples
-                    taken.append(self._meter_batch)
-                    self._meter_batch = []
-                await repo.add_meter_samples(taken[0])
-            if not self.write(add):
-                self._meter_batch = []  # the write queue is full: these samples are dropped (and counted)
+        if repo is not None and samples:
+            self.write(lambda: repo.add_meter_samples(samples))
 
     # -- the offline queue's mirror ------------------------------------------------------------------------------
 

@@ -77,7 +77,8 @@ async def test_an_online_meter_sample_is_one_store_write(tmp_path: Path, peer_cs
         delta = repo.writes - before
         assert samples >= 3
         assert delta["queue_push"] == 0 and delta["queue_remove"] == 0  # answered in time: never mirrored
-        assert 1 <= delta["add_meter_samples"] <= samples  # at most one write per sample
+        # one write per sample (a sample taken after the CSMS's last count may be written already: +1 at most)
+        assert samples <= delta["add_meter_samples"] <= samples + 1
     await repo.close()
 
 
