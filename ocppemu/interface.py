@@ -71,6 +71,8 @@ class StationRuntime(_Model):
     active_transactions: dict[str, str] = Field(default_factory=dict)
     energy_register_wh: dict[str, float] = Field(default_factory=dict)
     queued_messages: int = 0
+    frames_dropped: int = Field(default=0, description="Frames of this station the message log lost (hard limit "
+                                "of the recording buffer reached); 0 in normal operation")
 
 
 class StationView(_Model):

@@ -1,10 +1,14 @@
 """Where stations' outputs go: the store (through bounded buffers), a JSON-lines file, and live subscribers.
 
 A :class:`Recorder` hands each station a :class:`~ocppemu.station.core.Sinks` whose callbacks return at once:
-frames go to the :class:`~ocppemu.store.buffer.MessageBuffer`; transactions, meter samples and offline-queue
-changes go to one background writer (bounded, coalescing transaction updates); subscribers get every frame and
-event synchronously and must not block (the workbench's event bus gives each subscriber its own bounded queue).
-Nothing here can slow a station down or make it fail: a store outage is counted and retried, never raised.
+frames the recording level keeps (:mod:`ocppemu.store.levels`) go to the
+:class:`~ocppemu.store.buffer.MessageBuffer`; transactions, meter samples and offline-queue changes go to one
+background writer that batches them (all meter samples gathered since the last round in one write, transaction
+updates coalesced, an offline-queue entry pushed and removed within one round never written at all); subscribers
+get every frame and event synchronously and must not block (the workbench's event bus gives each subscriber its own
+bounded queue). Nothing here makes a station fail: a store outage is counted and retried, never raised. A store
+that is slower than the stations pushes back (:meth:`Recorder.pressure`) instead of losing frames; frames are lost
+only at the buffer's hard limit, and then counted per station.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ocppemu.station.offline_queue import QueuedMessage, QueueSink
 from ocppemu.store.base import Repository
 from ocppemu.store.buffer import MessageBuffer
 from ocppemu.store.errors import StoreUnavailableError
+from ocppemu.store.levels import RecordingPolicy
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +38,18 @@ EventListener = Callable[[StationEvent], None]
 
 
 class _QueueMirror:
+    __slots__ = ("recorder", "station_id")
+
     def __init__(self, recorder: Recorder, station_id: str) -> None:
         self.recorder, self.station_id = recorder, station_id
 
     def pushed(self, entry: QueuedMessage) -> None:
-        repo = self.recorder.repo
-        if repo is not None:
-            doc = entry.to_doc()
-            self.recorder.write(lambda: repo.queue_push(self.station_id, f"{entry.key:012d}", doc))
+        if self.recorder.repo is not None:
+            self.recorder.queue_op(self.station_id, f"{entry.key:012d}", entry)
 
     def removed(self, entry: QueuedMessage) -> None:
-        repo = self.recorder.repo
-        if repo is not None:
-            self.recorder.write(lambda: repo.queue_remove(self.station_id, f"{entry.key:012d}"))
+        if self.recorder.repo is not None:
+            self.recorder.queue_op(self.station_id, f"{entry.key:012d}", None)
 
 
 @dataclass(slots=True)
@@ -67,10 +71,19 @@ async def load_saved(repo: Repository, station_id: str) -> SavedStation:
 class Recorder:
     """Fan-out of station outputs. ``repo`` may be None (no store: subscribers and the JSON-lines file only)."""
 
-    def __init__(self, repo: Repository | None, *, buffer_size: int = 10000, batch_interval: float = 1.0,
-                 jsonl_path: str | Path | None = None, max_pending_writes: int = 100000) -> None:
+    def __init__(self, repo: Repository | None, *, buffer_size: int = 100_000, batch_interval: float = 1.0,
+                 jsonl_path: str | Path | None = None, max_pending_writes: int = 100000,
+                 high_water: int | None = None, level: str = "all") -> None:
         self.repo = repo
-        self.buffer = MessageBuffer(repo, max_size=buffer_size, interval=batch_interval) if repo else None
+        self.policy = RecordingPolicy(level)
+        self.buffer = MessageBuffer(repo, max_size=buffer_size, interval=batch_interval,
+                                    high_water=high_water) if repo else None
+        self.batch_interval = batch_interval
+        self.frames_seen = 0
+        self.frames_skipped = 0
+        self._samples: list[MeterSample] = []
+        self._queue_ops: dict[tuple[str, str], QueuedMessage | None] = {}
+        self._batcher: asyncio.Task[None] | None = None
         self._jsonl: IO[str] | None = open(jsonl_path, "a", encoding="utf-8") if jsonl_path else None  # noqa: SIM115
         self._frame_listeners: list[FrameListener] = []
         self._event_listeners: list[EventListener] = []
@@ -85,9 +98,17 @@ class Recorder:
             self.buffer.start()
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_loop(), name="recorder-writer")
+        if self._batcher is None and self.repo is not None:
+            self._batcher = asyncio.create_task(self._batch_loop(), name="recorder-batcher")
 
     async def aclose(self) -> None:
         """Write everything still pending, then stop."""
+        if self._batcher is not None:
+            self._batcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._batcher
+            self._batcher = None
+        self._hand_over()
         if self._writer is not None:
             await self._writes.join()
             self._writer.cancel()
@@ -102,6 +123,7 @@ class Recorder:
 
     async def flush(self) -> None:
         """Wait until every record handed over so far is in the store."""
+        self._hand_over()
         await self._writes.join()
         if self.buffer is not None:
             await self.buffer.flush()
@@ -125,8 +147,12 @@ class Recorder:
         return _QueueMirror(self, station_id)
 
     def frame(self, record: FrameRecord) -> None:
+        self.frames_seen += 1
         if self.buffer is not None:
-            self.buffer.add(record)
+            if self.policy.keep(record):
+                self.buffer.add(record)
+            else:
+                self.frames_skipped += 1
         if self._jsonl is not None:
             doc = record.to_doc()
             doc["timestamp"] = record.timestamp.isoformat()
@@ -158,9 +184,60 @@ class Recorder:
             self.write(upsert)
 
     def meter(self, samples: list[MeterSample]) -> None:
+        if self.repo is not None and samples:
+            self._samples.extend(samples)
+
+    def queue_op(self, station_id: str, key: str, entry: QueuedMessage | None) -> None:
+        """Mirror an offline-queue change (``entry`` pushed, or None: removed) in the next batch round."""
+        k = (station_id, key)
+        if entry is None and self._queue_ops.get(k) is not None:
+            del self._queue_ops[k]  # pushed and removed within one round: the store never needs to see it
+        else:
+            self._queue_ops[k] = entry
+
+    def pressure(self) -> asyncio.Event | None:
+        """None while stations may go on; else an event to wait on (the store is behind). See MessageBuffer."""
+        return self.buffer.pressure() if self.buffer is not None else None
+
+    def stats(self) -> dict[str, Any]:
+        """Recording counters for status views: frames seen, skipped by the level, recorded, dropped."""
+        buf = self.buffer.stats() if self.buffer is not None else None
+        dropped = self.buffer.dropped_by_station() if self.buffer is not None else {}
+        return {
+            "recording_level": self.policy.level,
+            "frames_seen": self.frames_seen,
+            "frames_skipped_by_level": self.frames_skipped,
+            "frames_recorded": buf.written if buf else 0,
+            "frames_pending": buf.pending if buf else 0,
+            "frames_dropped": buf.dropped if buf else 0,
+            "frames_rejected": buf.rejected if buf else 0,
+            "stations_with_dropped_frames": len(dropped),
+            "frames_dropped_by_station": dict(sorted(dropped.items(), key=lambda kv: -kv[1])[:20]),
+        }
+
+    def _hand_over(self) -> None:
+        """Turn what was gathered since the last round into store writes (one per kind and round)."""
         repo = self.repo
-        if repo is not None and samples:
+        if repo is None:
+            return
+        if self._samples:
+            samples, self._samples = self._samples, []
             self.write(lambda: repo.add_meter_samples(samples))
+        if self._queue_ops:
+            ops, self._queue_ops = self._queue_ops, {}
+
+            async def mirror() -> None:
+                for (sid, key), entry in ops.items():
+                    if entry is None:
+                        await repo.queue_remove(sid, key)
+                    else:
+                        await repo.queue_push(sid, key, entry.to_doc())
+            self.write(mirror)
+
+    async def _batch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(min(self.batch_interval, 0.5))
+            self._hand_over()
 
     def write(self, op: Callable[[], Awaitable[Any]]) -> None:
         """Queue a store write; dropped (and counted) when the queue is full."""

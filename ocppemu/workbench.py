@@ -105,7 +105,8 @@ class Workbench(HistoryMixin):
             store or self.app.store.url, max_document_bytes=self.app.store.max_document_bytes,
             retention_days=self.app.store.retention_days)
         a = self.app.application
-        self.recorder = Recorder(self.repo, buffer_size=a.message_buffer_size, batch_interval=a.batch_insert_interval)
+        self.recorder = Recorder(self.repo, buffer_size=a.message_buffer_size, batch_interval=a.batch_insert_interval,
+                                 high_water=a.message_buffer_high_water, level=self.app.store.record)
         self.bus = EventBus(queue_size=a.event_queue_size, history=a.event_history)
         self._transport_factory = transport_factory
         self._stations: dict[str, _Station] = {}
@@ -173,6 +174,7 @@ class Workbench(HistoryMixin):
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
         runtime.on_state = lambda rt: self._publish_state(sid, rt)
+        runtime.pressure = self.recorder.pressure
         return _Station(config, core, runtime)
 
     def _get(self, station_id: str) -> _Station:
@@ -212,6 +214,10 @@ class Workbench(HistoryMixin):
                 last_error=state.last_error, queued_messages=len(st.core.queue),
                 active_transactions={str(k): v for k, v in state.active_transactions.items()},
                 energy_register_wh={str(k): v for k, v in state.energy_register_wh.items()}))
+
+    def _dropped_of(self, station_id: str) -> int:
+        buf = self.recorder.buffer
+        return buf.dropped_of(station_id) if buf is not None else 0
 
     async def list_stations(self, include_secrets: bool = False) -> StationList:
         return StationList(stations=[self.view(self._stations[k], include_secrets) for k in sorted(self._stations)],
@@ -491,7 +497,7 @@ class Workbench(HistoryMixin):
             version=__version__, uptime_s=round(time.time() - self._started_at, 3),
             store={"ok": health.ok, "backend": health.backend, "detail": health.detail,
                    "schema_version": health.schema_version, "dropped_writes": self.recorder.dropped_writes,
-                   "failed_writes": self.recorder.failed_writes},
+                   "failed_writes": self.recorder.failed_writes, **self.recorder.stats()},
             stations=len(self._stations), running_stations=sum(s.runtime.running for s in self._stations.values()),
             connected_stations=connected, open_connections=connected + self.bus.subscribers,
             stream_clients=self.bus.subscribers, memory_rss_bytes=_rss_bytes(), events_published=self.bus.published,
@@ -520,9 +526,7 @@ class Workbench(HistoryMixin):
                 if fut is not None and not fut.done() and (key[1] != "*" or record.message_type != "CallResult"):
                     fut.set_result(record)
                     break
-        doc = record.to_doc()
-        doc["timestamp"] = record.timestamp.isoformat()
-        self.bus.publish("frame", record.station_id, record.timestamp.timestamp(), doc)
+        self.bus.publish_frame(record)
 
     def _publish_state(self, station_id: str, rt: Runtime) -> None:
         self.bus.publish("state", station_id, time.time(), {"state": rt.state})

@@ -59,6 +59,8 @@ class StationRuntime:
         self.connect_attempts = 0
         self.connected_since: float | None = None
         self.on_state: Callable[[StationRuntime], None] | None = None
+        #: Back-pressure from the recorder: returns None, or an event to wait for before reading or writing more.
+        self.pressure: Callable[[], asyncio.Event | None] | None = None
         self._cert_dir: str | None = None
         from ocppemu.station.uploads import attach  # file uploads (GetLog) run at this edge, not in the core
 
@@ -231,6 +233,8 @@ class StationRuntime:
         reason = ""
         try:
             while True:
+                if self.pressure is not None and (held := self.pressure()) is not None:
+                    await held.wait()
                 text = await transport.recv()
                 self.core.receive(text, time.time())
                 self.flush()
@@ -252,6 +256,8 @@ class StationRuntime:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self.pressure is not None and (held := self.pressure()) is not None:
+                await held.wait()
             for text in self.core.take_outbox():
                 try:
                     await transport.send(text)
