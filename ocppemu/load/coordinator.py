@@ -23,9 +23,9 @@ from typing import Any, Protocol
 import orjson
 
 from ocppemu import __version__
-from ocppemu import interface as api
 from ocppemu.load.metrics import merge_snapshots
 from ocppemu.store.codec import encode_cursor, to_ms
+from ocppemu.workbench import interface as api
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections import deque
 from typing import Any
 
 from ocppemu.load.histogram import Histogram
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.station.core import StationEvent
 
 #: The counters of a snapshot (all add up across shards).

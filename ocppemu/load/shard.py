@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ocppemu import interface as api
-from ocppemu.app_config import AppConfig
+from ocppemu.config.app import AppConfig
 from ocppemu.load.metrics import LoadMetrics
-from ocppemu.templates import BUILTIN_TEMPLATES, deep_merge
 from ocppemu.workbench import Workbench
+from ocppemu.workbench import interface as api
+from ocppemu.workbench.templates import BUILTIN_TEMPLATES, deep_merge
 
 log = logging.getLogger(__name__)
 

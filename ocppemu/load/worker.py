@@ -26,9 +26,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ocppemu import interface as api
-from ocppemu.app_config import AppConfig
+from ocppemu.config.app import AppConfig
 from ocppemu.load.shard import Shard, error_doc, raise_error
+from ocppemu.workbench import interface as api
 
 log = logging.getLogger(__name__)
 _LINE_LIMIT = 1 << 30  # one answer may carry every station of a shard
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         with contextlib.suppress(ImportError):
             import uvloop
 
-            run = uvloop.run  # type: ignore[assignment]
+            run = uvloop.run
     run(serve(shard, out))
 
 

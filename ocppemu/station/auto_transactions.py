@@ -26,7 +26,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from ocppemu.station.config import AutoTransactionConfig
+from ocppemu.config.station import AutoTransactionConfig
 
 Phase = Literal["waiting", "charging", "paused"]
 Event = Literal["arrive", "decline", "finish", "gone", "refused", "resume"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 
 LEVELS = ("all", "calls", "errors", "sample:F", "none")
 _ERROR_KINDS = frozenset({"CallError", "CallResultError", "Invalid"})

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from ocppemu.config.station import AutoTransactionConfig
 from ocppemu.station.auto_transactions import AutoAction, AutoTransactions, AutoTransitionError
-from ocppemu.station.config import AutoTransactionConfig
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.app_config import AppConfig
-from ocppemu.interface import ActionRequest, FromTemplateRequest, InvalidRequest
+from ocppemu.config.app import AppConfig
 from ocppemu.workbench import Workbench
+from ocppemu.workbench.interface import ActionRequest, FromTemplateRequest, InvalidRequest
 from tests.peers.fixtures import PeerFactory
 
 FAST = {"enabled": True, "duration": [0.6, 0.8], "pause": [0.2, 0.3], "start_delay": [0, 0.1], "seed": 5}
@@ -35,7 +35,7 @@ async def test_generator_runs_sessions_on_every_version(tmp_path: Path, peer_csm
         view = await wb.get_station("G1")
         auto = view.runtime.auto_transactions
         assert auto is not None and auto["begun"] and set(auto["connectors"]) == {"1", "2"}
-        assert auto["starts"] >= 2 and auto["stops"] >= 2 and auto["refused"] == 0
+        assert auto["starts"] >= 2 and auto["stops"] >= 2 and auto["refused"] == 0, auto
 
 
 async def test_api_turns_the_generator_off_and_on_and_refuses_bad_settings(tmp_path: Path,

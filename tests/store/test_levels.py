@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.app_config import AppConfig
-from ocppemu.recording import Recorder
-from ocppemu.records import FrameRecord, MessageKind
+from ocppemu.config.app import AppConfig
+from ocppemu.ocpp.records import FrameRecord, MessageKind
 from ocppemu.store.levels import RecordingLevelError, RecordingPolicy, parse_level
 from ocppemu.store.sqlite import SqliteRepository
+from ocppemu.workbench.recording import Recorder
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
+from ocppemu.runtime.backoff import Backoff
+from ocppemu.runtime.uploads import attach
 from ocppemu.station.core import RuntimeRequest, StationCore
-from ocppemu.transport.backoff import Backoff
 from ocppemu.transport.base import Transport, TransportClosed, TransportError
 from ocppemu.transport.websocket import WebSocketTransport
 
@@ -62,9 +63,7 @@ class StationRuntime:
         #: Back-pressure from the recorder: returns None, or an event to wait for before reading or writing more.
         self.pressure: Callable[[], asyncio.Event | None] | None = None
         self._cert_dir: str | None = None
-        from ocppemu.station.uploads import attach  # file uploads (GetLog) run at this edge, not in the core
-
-        attach(self)
+        attach(self)  # file uploads (GetLog) run at this edge, not in the core
 
     # -- life ------------------------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 
 #: Kinds of events: ``frame`` (an OCPP frame), ``event`` (a station event: status, transaction, connection ...),
 #: ``state`` (runtime state of a station changed), ``error`` (a station error), ``gap`` (events were lost).

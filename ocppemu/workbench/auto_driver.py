@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ocppemu.config.station import AutoTransactionConfig, StationConfig
+from ocppemu.runtime.station_runtime import StationRuntime
 from ocppemu.station.auto_transactions import AutoAction, AutoTransactions
-from ocppemu.station.config import AutoTransactionConfig, StationConfig
 from ocppemu.station.core import StationCore
-from ocppemu.station.runtime import StationRuntime
 
 log = logging.getLogger(__name__)
 _NOT_READY_RETRY = 2.0  # seconds between looks at a station that is not accepted (or not running) yet
