@@ -163,6 +163,7 @@ class Shard:
         return {"name": self.name, "stations": len(stations), "restored": self.restored, "adding": self.adding,
                 "add_errors": self.add_errors[:10], "running": sum(s.runtime.running for s in stations.values()),
                 "connecting": sum(s.runtime.state == "connecting" for s in stations.values()),
+                "active_transactions": sum(len(s.core.active_transactions()) for s in stations.values()),
                 "recording": rec, "auto_transactions": self.wb.auto.totals(),
                 "metrics": self.metrics.snapshot()}
 
