@@ -7,6 +7,7 @@ histograms merge exactly (:mod:`ocppemu.load.histogram`), so a coordinator sums 
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from typing import Any
@@ -25,8 +26,12 @@ _WINDOW = 60.0  # seconds of MeterValues kept for "received / due in the last 60
 class LoadMetrics:
     """Counters, per-action latency histograms and a 60 s window of answered MeterValues of one shard."""
 
-    def __init__(self, clock: Any = time.time) -> None:
+    def __init__(self, clock: Any = time.time, meter_interval: float = 0.0) -> None:
         self.clock = clock
+        #: MeterValueSampleInterval of the stations (s), for the MeterValues due; 0: not counted.
+        self.meter_interval = meter_interval
+        self._tx_open: dict[tuple[str, int], float] = {}
+        self._tx_closed: deque[tuple[float, float]] = deque()
         self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.latency: dict[str, Histogram] = {}
         self._ever_connected: set[str] = set()
@@ -77,6 +82,14 @@ class LoadMetrics:
                         c["disconnects"] += 1
             elif status == "error":
                 c["connect_failures"] += 1
+        elif e.kind == "transaction":
+            key = (sid, int(e.data.get("connector_id", e.data.get("evse_id", 0)) or 0))
+            if e.data.get("event") == "started":
+                self._tx_open[key] = e.timestamp
+            elif e.data.get("event") == "stopped":
+                begun = self._tx_open.pop(key, None)
+                if begun is not None:
+                    self._tx_closed.append((begun, e.timestamp))
         elif e.kind == "registration" and e.data.get("status") == "Accepted" and sid not in self._accepted:
             self._accepted.add(sid)
             c["boots_accepted"] += 1
@@ -90,10 +103,30 @@ class LoadMetrics:
             window.popleft()
         return len(window)
 
+    def meter_values_due(self, now: float | None = None) -> float:
+        """Periodic MeterValues due in the last 60 s: for each transaction, the multiples of the interval after
+        its start that fall in the window (and before its stop), as a station that is never late sends them."""
+        interval = self.meter_interval
+        if interval <= 0:
+            return 0.0
+        now = self.clock() if now is None else now
+        low = now - _WINDOW
+        closed = self._tx_closed
+        while closed and closed[0][1] < low:
+            closed.popleft()
+        due = 0
+        for begun, ended in [*closed, *((b, now) for b in self._tx_open.values())]:
+            first = max(1, math.ceil((max(low, begun) - begun) / interval))
+            last = math.floor((min(ended, now) - begun) / interval)
+            if last >= first:
+                due += last - first + 1
+        return float(due)
+
     def snapshot(self) -> dict[str, Any]:
         """Counters, connected / booted station counts and latency histograms (JSON-ready, mergeable)."""
         return {"at": self.clock(), **self.counts, "connected": len(self._connected),
                 "stations_booted": len(self._accepted), "meter_values_last_60s": self.meter_values_in_window(),
+                "meter_values_due_60s": self.meter_values_due(),
                 "latency": {a: h.to_doc() for a, h in sorted(self.latency.items())}}
 
 
@@ -102,6 +135,7 @@ def merge_snapshots(parts: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"at": max((p.get("at", 0.0) for p in parts), default=time.time())}
     for key in (*COUNTERS, "connected", "stations_booted", "meter_values_last_60s"):
         out[key] = sum(int(p.get(key, 0)) for p in parts)
+    out["meter_values_due_60s"] = sum(float(p.get("meter_values_due_60s", 0.0)) for p in parts)
     latency: dict[str, Histogram] = {}
     for p in parts:
         for action, doc in p.get("latency", {}).items():

@@ -15,6 +15,7 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,15 +163,14 @@ def station_doc(s: LoadSettings) -> dict[str, Any]:
     return {**doc, **s.extra}
 
 
-def _meter_interval(s: LoadSettings, doc: dict[str, Any]) -> float:
-    if s.meter_interval is not None:
-        return float(s.meter_interval)
-    tpl = BUILTIN_TEMPLATES.get(s.template or "", {}).get("station", {})
-    return float(doc.get("meter_values_config", tpl.get("meter_values_config", {})).get("interval", 60))
+Observer = Callable[[dict[str, Any], list[dict[str, Any]], list[int]], None]
 
 
-async def run_load(s: LoadSettings, *, live: LiveView | None = None) -> dict[str, Any]:
-    """Run the plan ``s`` (see :func:`plan`) and return the report; raises LoadInputError for bad input."""
+async def run_load(s: LoadSettings, *, live: LiveView | None = None, observer: Observer | None = None
+                   ) -> dict[str, Any]:
+    """Run the plan ``s`` (see :func:`plan`) and return the report; raises LoadInputError for bad input.
+
+    ``observer(sample, summaries, worker_pids)`` is called after each one-second sample (benchmarks use it)."""
     plan(s)
     await check_reachable(s.csms)
     assert s.processes is not None
@@ -191,10 +191,8 @@ async def run_load(s: LoadSettings, *, live: LiveView | None = None) -> dict[str
     for w in workers:
         w.on_exit = coord.shard_lost
     doc = station_doc(s)
-    interval = _meter_interval(s, doc)
     view = live or LiveView(enabled=False)
     timeline: list[dict[str, Any]] = []
-    due_window: list[tuple[float, float]] = []  # (t, MeterValues due in that second)
     try:
         await asyncio.gather(*(w.start() for w in workers))
         started = time.monotonic()  # the run's clock starts when the shards are up and the ramp begins
@@ -213,23 +211,27 @@ async def run_load(s: LoadSettings, *, live: LiveView | None = None) -> dict[str
                 summaries = await coord.summaries()
                 metrics = await _merged(summaries)
                 sample = _sample(t, summaries, metrics, prev, t - prev_t)
-                active = sum(int(x.get("active_transactions", 0)) for x in summaries)
-                if interval > 0:
-                    due_window.append((t, active * (t - prev_t) / interval))
-                due_window = [(u, d) for u, d in due_window if u > t - 60.0]
                 timeline.append(sample)
                 view.update(sample, metrics)
+                if observer is not None:
+                    sample["mv_due_60s"] = float(metrics.get("meter_values_due_60s", 0.0))
+                    observer(sample, summaries, [w.pid for w in workers if w.pid is not None])
                 prev, prev_t = metrics, t
                 if t >= s.duration:
                     break
-        summaries = await coord.summaries()
-        final = await _merged(summaries)
+        connected_at_end = int(metrics.get("connected", 0))
+        due = float(metrics.get("meter_values_due_60s", 0.0))
         duration = time.monotonic() - started
+        # stop the stations and write every frame, so the final counts are exact
+        stopped = await asyncio.gather(*(w.call("stop_stations") for w in workers), return_exceptions=True)
+        summaries = [{**x, "state": w.state, "restarts": w.restarts} if isinstance(x, dict) else
+                     {"name": w.name, "state": w.state, "restarts": w.restarts}
+                     for w, x in zip(workers, stopped, strict=True)]
+        final = await _merged(summaries)
         await coord.close()
-        summaries = [{**x, "recording": x.get("recording", {})} for x in summaries]
-        # after close every frame is written: count what the stores hold
         report = build_report(settings=asdict(s), final=final, timeline=timeline, shards=summaries,
-                              duration_s=duration, mv_due_60s=sum(d for _, d in due_window))
+                              duration_s=duration, mv_due_60s=due)
+        report["stations_connected_at_end"] = connected_at_end
         report["frames_recorded"] = await _recorded(workers)
         return report
     finally:

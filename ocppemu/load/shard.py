@@ -30,6 +30,30 @@ from ocppemu.workbench.templates import BUILTIN_TEMPLATES, deep_merge
 
 log = logging.getLogger(__name__)
 
+
+class GcTimer:
+    """Time spent in the cyclic garbage collector of this process (seconds, collections per generation)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self.longest = 0.0
+        self._t0 = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+            return
+        took = time.perf_counter() - self._t0
+        self.seconds += took
+        self.longest = max(self.longest, took)
+        self.collections[int(info.get("generation", 0))] += 1
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"seconds": round(self.seconds, 4), "collections": list(self.collections),
+                "longest_s": round(self.longest, 4)}
+
 #: Request models of the WorkbenchAPI methods, by method and parameter name (decoded from JSON at the boundary).
 REQUEST_MODELS: dict[str, dict[str, type[BaseModel]]] = {
     "clone_station": {"request": api.CloneRequest},
@@ -87,6 +111,7 @@ class Shard:
         self.name = name
         self.wb = Workbench(store, config=app)
         self.metrics = LoadMetrics()
+        self.gc = GcTimer()
         self.started_at = 0.0
         self.restored = 0
         self._adding: asyncio.Task[None] | None = None
@@ -123,6 +148,7 @@ class Shard:
                 raise api.NotFound(f"no template {template!r}")
             base = dict(tpl.get("station", {}))
         doc = deep_merge({"csms_url": self.wb.app.csms.default_url, **base}, station)
+        self.metrics.meter_interval = float(doc.get("meter_values_config", {}).get("interval", 60))
         todo = [sid for sid in ids if sid not in self.wb._stations]
         self.wb._validate({**doc, "station_id": todo[0] if todo else "CHECK"})  # one clear error before any work
         self._adding = asyncio.create_task(self._ramp(doc, todo, ramp), name=f"{self.name}-ramp")
@@ -152,6 +178,15 @@ class Shard:
                 await asyncio.sleep(0)
         gc.freeze()  # what lives for the whole run stays out of the cyclic collector's way
 
+    async def stop_stations(self) -> dict[str, Any]:
+        """Stop every station (connections closed, state saved), write every frame; then the summary."""
+        if self._adding is not None:
+            self._adding.cancel()
+            await asyncio.gather(self._adding, return_exceptions=True)
+        await asyncio.gather(*(st.runtime.stop() for st in list(self.wb._stations.values())))
+        await self.wb.recorder.flush()
+        return await self.summary()
+
     @property
     def adding(self) -> bool:
         return self._adding is not None and not self._adding.done()
@@ -164,7 +199,7 @@ class Shard:
                 "add_errors": self.add_errors[:10], "running": sum(s.runtime.running for s in stations.values()),
                 "connecting": sum(s.runtime.state == "connecting" for s in stations.values()),
                 "active_transactions": sum(len(s.core.active_transactions()) for s in stations.values()),
-                "recording": rec, "auto_transactions": self.wb.auto.totals(),
+                "recording": rec, "auto_transactions": self.wb.auto.totals(), "gc": self.gc.to_doc(),
                 "metrics": self.metrics.snapshot()}
 
     # -- the WorkbenchAPI by name -----------------------------------------------------------------------------------
@@ -175,6 +210,8 @@ class Shard:
             return await self.summary()
         if method == "add_stations":
             return await self.add_stations(**kwargs)
+        if method == "stop_stations":
+            return await self.stop_stations()
         if method not in API_METHODS:
             raise api.InvalidRequest(f"unknown shard method {method!r}")
         models = REQUEST_MODELS.get(method, {})
