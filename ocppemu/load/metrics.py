@@ -30,6 +30,8 @@ class LoadMetrics:
         self.clock = clock
         #: MeterValueSampleInterval of the stations (s), for the MeterValues due; 0: not counted.
         self.meter_interval = meter_interval
+        #: Set when the run stops its stations: the disconnections that follow are not counted.
+        self.stopping = False
         self._tx_open: dict[tuple[str, int], float] = {}
         self._tx_closed: deque[tuple[float, float]] = deque()
         self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
@@ -78,7 +80,7 @@ class LoadMetrics:
             elif status == "disconnected":
                 if sid in self._connected:
                     self._connected.discard(sid)
-                    if e.data.get("reason") != "station stopped":
+                    if not self.stopping and e.data.get("reason") != "station stopped":
                         c["disconnects"] += 1
             elif status == "error":
                 c["connect_failures"] += 1

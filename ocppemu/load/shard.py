@@ -183,6 +183,7 @@ class Shard:
         if self._adding is not None:
             self._adding.cancel()
             await asyncio.gather(self._adding, return_exceptions=True)
+        self.metrics.stopping = True
         await asyncio.gather(*(st.runtime.stop() for st in list(self.wb._stations.values())))
         await self.wb.recorder.flush()
         return await self.summary()
