@@ -56,6 +56,7 @@ class LoadSettings:
     store_dir: str | None = None
     prefix: str = "LOAD-"
     auto_transactions: bool = True
+    uvloop: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,6 +119,12 @@ def plan(s: LoadSettings) -> LoadSettings:
                 f"a ramp of {s.ramp:g} stations/s is more than {s.processes} process(es) can connect (about "
                 f"{MAX_RAMP_PER_PROCESS:g}/s each); lower --ramp or use more --processes")
     return s
+
+
+def _has_uvloop() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("uvloop") is not None
 
 
 def _is_sample(level: str) -> bool:
@@ -183,7 +190,8 @@ async def run_load(s: LoadSettings, *, live: LiveView | None = None, observer: O
     config = {"store": {"record": s.record}, "application": {"state_sync_interval": 10.0,
                                                               "batch_insert_interval": 0.5}}
     workers = [WorkerHandle(f"shard-{i}", f"sqlite:///{Path(s.store_dir) / f'shard-{i}.db'}",
-                            capacity=max(1, counts[i]), config=config) for i in range(s.processes)]
+                            capacity=max(1, counts[i]), config=config, uvloop=s.uvloop and _has_uvloop())
+               for i in range(s.processes)]
 
     async def restart(link: WorkerHandle) -> None:
         await link.start()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -109,6 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     os.dup2(2, 1)  # anything printed by accident goes to stderr, never into the protocol
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"%(asctime)s {args.name} %(levelname)s %(name)s: %(message)s")
+    # Thousands of long-lived stations: collect the young generation less often and the old one rarely (the shard
+    # also freezes what exists after its ramp), so gen-2 pauses do not stall the stations' loop.
+    gc.set_threshold(50_000, 50, 1000)
     shard = Shard(args.store, config=AppConfig.model_validate(orjson.loads(args.config)), name=args.name,
                   capacity=args.capacity)
     run = asyncio.run
