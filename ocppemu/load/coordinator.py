@@ -385,3 +385,8 @@ def _decode_places(cursor: str | None, n: int) -> list[str]:
     if not isinstance(places, list) or len(places) != n or not all(isinstance(p, str) for p in places):
         raise api.InvalidRequest("cursor: not a page cursor of this workbench")
     return places
+
+
+def _conforms(c: Coordinator) -> api.WorkbenchAPI:
+    """Type check only: a coordinator is a WorkbenchAPI (mypy verifies the protocol here)."""
+    return c

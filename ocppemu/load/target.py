@@ -97,7 +97,7 @@ class LoadTarget:
 
 
 async def run_target(host: str, port: int, heartbeat: int, stats_every: float | None,
-                     ready: asyncio.Future[int] | None = None) -> None:
+                     ready: asyncio.Future[int] | None = None, reuse_port: bool = False) -> None:
     target = LoadTarget(heartbeat)
     stop = asyncio.get_running_loop().create_future()
     def finish() -> None:
@@ -107,7 +107,8 @@ async def run_target(host: str, port: int, heartbeat: int, stats_every: float | 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(sig, finish)
     async with serve(target.handle, host, port, subprotocols=list(SUBPROTOCOLS),  # type: ignore[arg-type]
-                     ping_interval=None, max_queue=64, compression=None, backlog=4096) as server:
+                     ping_interval=None, max_queue=64, compression=None, backlog=4096,
+                     reuse_port=reuse_port or None) as server:
         bound = next(iter(server.sockets)).getsockname()[1]
         print(orjson.dumps({"listening": f"ws://{host}:{bound}/ocpp"}).decode(), flush=True)
         if ready is not None:
@@ -123,11 +124,14 @@ def add_target_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=9000, help="port (0: any free port, printed at start)")
     p.add_argument("--heartbeat", type=int, default=60, help="heartbeat interval given in boot answers, s")
     p.add_argument("--stats", type=float, default=None, metavar="S", help="print a JSON line of counts every S s")
+    p.add_argument("--reuse-port", action="store_true",
+                   help="share the port with other load-target processes (more connections than one process may "
+                   "open: start several with the same --port)")
 
 
 def main_target(args: argparse.Namespace) -> int:
     try:
-        asyncio.run(run_target(args.host, args.port, args.heartbeat, args.stats))
+        asyncio.run(run_target(args.host, args.port, args.heartbeat, args.stats, reuse_port=args.reuse_port))
     except OSError as exc:
         print(f"ocppemu load-target: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
               "choose another --port", file=sys.stderr)
