@@ -153,6 +153,7 @@ async def one_run(target: Target, n: int, processes: int | None, ramp: float, se
         "frames_received": report["frames_received"], "frames_recorded": report["frames_recorded"],
         "frames_dropped": report["frames_dropped"], "gc_seconds": round(gc_s, 2),
         "window_s": round(wall, 1), "connected_at_end": report["stations_connected_at_end"],
+        "host_load_1min": round(os.getloadavg()[0], 2),
     }
 
 
@@ -184,7 +185,7 @@ async def main() -> None:
         follower.cancel()
     keys = ["stations", "processes", "booted_s", "rss_mib", "rss_kib_per_station", "cpu_percent",
             "cpu_ms_per_exchange", "cpu_ms_per_frame", "frames_per_s", "mv_received_due_60s", "disconnects",
-            "frames_recorded", "frames_dropped", "gc_seconds"]
+            "frames_recorded", "frames_dropped", "gc_seconds", "host_load_1min"]
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))
     for row in rows:

@@ -194,13 +194,18 @@ class Shard:
 
     async def summary(self) -> dict[str, Any]:
         """Counts, recording counters and the mergeable metrics snapshot of this shard."""
-        stations = self.wb._stations
-        rec = self.wb.recorder.stats()
-        return {"name": self.name, "stations": len(stations), "restored": self.restored, "adding": self.adding,
-                "add_errors": self.add_errors[:10], "running": sum(s.runtime.running for s in stations.values()),
-                "connecting": sum(s.runtime.state == "connecting" for s in stations.values()),
-                "active_transactions": sum(len(s.core.active_transactions()) for s in stations.values()),
-                "recording": rec, "auto_transactions": self.wb.auto.totals(), "gc": self.gc.to_doc(),
+        running = connecting = active = 0
+        for st in self.wb._stations.values():  # one pass: this runs once per second over every station
+            rt = st.runtime
+            if rt.running:
+                running += 1
+                if rt.state == "connecting":
+                    connecting += 1
+                active += len(st.core.active_transactions())
+        return {"name": self.name, "stations": len(self.wb._stations), "restored": self.restored,
+                "adding": self.adding, "add_errors": self.add_errors[:10], "running": running,
+                "connecting": connecting, "active_transactions": active, "recording": self.wb.recorder.stats(),
+                "auto_transactions": self.wb.auto.totals(), "gc": self.gc.to_doc(),
                 "metrics": self.metrics.snapshot()}
 
     # -- the WorkbenchAPI by name -----------------------------------------------------------------------------------
