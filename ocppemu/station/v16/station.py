@@ -210,6 +210,8 @@ class Station16(StationCore):
         if decision.outcome == "AskCsms":
             self.send_call("Authorize", {"idTag": id_tag}, now, tag=("authorize", connector_id, id_tag))
             return ActionResult(True, data={"authorizing": True})
+        self.emit("authorize", now, connector_id=connector_id, id_tag=id_tag, source=decision.source,
+                  status=decision.info.status if decision.info else decision.outcome, reason=decision.reason)
         if decision.outcome == "Accepted":
             self._authorized(conn, id_tag, now)
             return ActionResult(True, data={"local": decision.source})
@@ -304,7 +306,7 @@ class Station16(StationCore):
             self.auth_cache.put(IdToken(id_tag), auth_from_16(info), self.clock.datetime(now))
         conn = self.connector(connector_id)
         status = info.get("status")
-        self.emit("authorize", now, connector_id=connector_id, id_tag=id_tag, status=status)
+        self.emit("authorize", now, connector_id=connector_id, id_tag=id_tag, status=status, source="CSMS")
         if conn is None:
             return
         if status == "Accepted":
@@ -315,7 +317,8 @@ class Station16(StationCore):
     def on_call_failed(self, pending: PendingCall, event: CallFailed, now: float) -> None:
         tag = pending.tag
         if pending.action == "Authorize" and isinstance(tag, tuple) and event.reason != "disconnected":
-            self.emit("authorize", now, connector_id=tag[1], id_tag=tag[2], status="Failed")
+            self.emit("authorize", now, connector_id=tag[1], id_tag=tag[2], status="Failed", source="CSMS",
+                      reason=event.reason)
 
     def _authorized(self, conn: Connector16, id_tag: str, now: float) -> None:
         if conn.reservation is not None and conn.reservation.get("idTag", "").casefold() != id_tag.casefold():

@@ -163,6 +163,8 @@ class TransactionEngine(StationCore):
         if evse.reservation is not None and not evse.reservation.matches(token):
             return ActionResult.fail(f"EVSE {evse_id} is reserved for another identifier")
         if not self.auth_enabled():
+            self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type,
+                      status="Accepted", source="AuthDisabled")
             self.authorized(evse, token, "Authorized", now)
             return ActionResult(True, data={"local": "AuthDisabled"})
         decision = decide(token, online=self.online, flags=self.auth_flags(), now=self.clock.datetime(now),
@@ -170,6 +172,8 @@ class TransactionEngine(StationCore):
         if decision.outcome == "AskCsms":
             self.send_online("Authorize", {"idToken": to_id_token(token)}, now, tag=("authorize", evse_id, token))
             return ActionResult(True, data={"authorizing": True})
+        self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type, source=decision.source,
+                  status=decision.info.status if decision.info else decision.outcome, reason=decision.reason)
         if decision.outcome == "Accepted":
             self.authorized(evse, token, "Authorized", now)
             return ActionResult(True, data={"local": decision.source})
@@ -182,7 +186,8 @@ class TransactionEngine(StationCore):
         _, evse_id, token = tag
         info = self._remember(token, payload.get("idTokenInfo"), now)
         status = info.status if info is not None else "Invalid"
-        self.emit("authorize", now, evse_id=evse_id, id_token=token.id, status=status)
+        self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type, status=status,
+                  source="CSMS")
         evse = self.evses.get(evse_id)
         if evse is not None and status == "Accepted":
             allowed = info is None or not info.evse_ids or evse_id in info.evse_ids
@@ -201,7 +206,8 @@ class TransactionEngine(StationCore):
     def on_call_failed(self, pending: PendingCall, event: CallFailed, now: float) -> None:
         tag = pending.tag
         if pending.action == "Authorize" and isinstance(tag, tuple) and event.reason != "disconnected":
-            self.emit("authorize", now, evse_id=tag[1], id_token=tag[2].id, status="Failed")
+            self.emit("authorize", now, evse_id=tag[1], id_token=tag[2].id, token_type=tag[2].type, status="Failed",
+                      source="CSMS", reason=event.reason)
 
     def authorized(self, evse: Evse201, token: IdToken | None, trigger: str, now: float, *,
                    group: IdToken | None = None) -> None:
