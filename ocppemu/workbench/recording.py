@@ -4,11 +4,17 @@ A :class:`Recorder` hands each station a :class:`~ocppemu.station.core.Sinks` wh
 frames the recording level keeps (:mod:`ocppemu.store.levels`) go to the
 :class:`~ocppemu.store.buffer.MessageBuffer`; transactions, meter samples and offline-queue changes go to one
 background writer that batches them (all meter samples gathered since the last round in one write, transaction
-updates coalesced, an offline-queue entry pushed and removed within one round never written at all); subscribers
-get every frame and event synchronously and must not block (the workbench's event bus gives each subscriber its own
-bounded queue). Nothing here makes a station fail: a store outage is counted and retried, never raised. A store
-that is slower than the stations pushes back (:meth:`Recorder.pressure`) instead of losing frames; frames are lost
-only at the buffer's hard limit, and then counted per station.
+updates coalesced); subscribers get every frame and event synchronously and must not block (the workbench's event
+bus gives each subscriber its own bounded queue). Nothing here makes a station fail: a store outage is counted and
+retried, never raised. A store that is slower than the stations pushes back (:meth:`Recorder.pressure`) instead of
+losing frames; frames are lost only at the buffer's hard limit, and then counted per station.
+
+The meter samples handed over within one round (at most 0.5 s) cost one store write together. The offline queue is
+mirrored to the store only for what can outlive a connection: an entry queued while the station is offline is
+written at once; one queued while online (the usual MeterValues or TransactionEvent, sent at once) is written only
+if it is still unanswered after ``queue_grace`` seconds, so a message the CSMS answers in time costs no queue write
+at all. A crash of the emulator can lose at most ``queue_grace`` seconds of online messages, as it can lose that
+much of the message log (``batch_interval``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,12 +61,18 @@ class _QueueMirror:
         self.recorder, self.station_id = recorder, station_id
 
     def pushed(self, entry: QueuedMessage) -> None:
-        if self.recorder.repo is not None:
-            self.recorder.queue_op(self.station_id, f"{entry.key:012d}", entry)
+        if self.recorder.repo is None:
+            return
+        if entry.offline:
+            self.recorder.save_queued(self.station_id, entry)
+        else:
+            self.recorder.defer_queued(self.station_id, entry)
 
     def removed(self, entry: QueuedMessage) -> None:
-        if self.recorder.repo is not None:
-            self.recorder.queue_op(self.station_id, f"{entry.key:012d}", None)
+        repo = self.recorder.repo
+        if repo is None or self.recorder.forget_queued(self.station_id, entry):
+            return  # answered before it was ever written: nothing to remove either
+        self.recorder.write(lambda: repo.queue_remove(self.station_id, f"{entry.key:012d}"))
 
 
 @dataclass(slots=True)
@@ -98,16 +111,19 @@ class Recorder:
 
     def __init__(self, repo: Repository | None, *, buffer_size: int = 100_000, batch_interval: float = 1.0,
                  jsonl_path: str | Path | None = None, max_pending_writes: int = 100000,
-                 high_water: int | None = None, level: str = "all") -> None:
+                 queue_grace: float | None = None, high_water: int | None = None, level: str = "all") -> None:
         self.repo = repo
         self.policy = RecordingPolicy(level)
+        #: Seconds an entry queued while online may stay unanswered before it is mirrored to the store.
+        self.queue_grace = batch_interval if queue_grace is None else queue_grace
+        self._unsaved: dict[tuple[str, int], tuple[float, QueuedMessage]] = {}
+        self._unsaved_timer: asyncio.TimerHandle | None = None
         self.buffer = MessageBuffer(repo, max_size=buffer_size, interval=batch_interval,
                                     high_water=high_water) if repo else None
         self.batch_interval = batch_interval
         self.frames_seen = 0
         self.frames_skipped = 0
         self._samples: list[MeterSample] = []
-        self._queue_ops: dict[tuple[str, str], QueuedMessage | None] = {}
         self._batcher: asyncio.Task[None] | None = None
         self._jsonl: IO[str] | None = open(jsonl_path, "a", encoding="utf-8") if jsonl_path else None  # noqa: SIM115
         self._frame_listeners: list[FrameListener] = []
@@ -144,6 +160,7 @@ class Recorder:
                 await self._batcher
             self._batcher = None
         self._hand_over()
+        self._save_unsaved(everything=True)  # the offline queue's unsaved entries are written like the rest
         lost_writes = 0
         if self._writer is not None:
             with contextlib.suppress(TimeoutError):
@@ -172,7 +189,8 @@ class Recorder:
         return Unwritten(lost_frames, lost_writes)
 
     async def flush(self) -> None:
-        """Wait until every record handed over so far is in the store."""
+        """Wait until every record handed over so far is in the store (offline-queue entries included)."""
+        self._save_unsaved(everything=True)
         self._hand_over()
         await self._writes.join()
         if self.buffer is not None:
@@ -287,14 +305,6 @@ class Recorder:
         if self.repo is not None and samples:
             self._samples.extend(samples)
 
-    def queue_op(self, station_id: str, key: str, entry: QueuedMessage | None) -> None:
-        """Mirror an offline-queue change (``entry`` pushed, or None: removed) in the next batch round."""
-        k = (station_id, key)
-        if entry is None and self._queue_ops.get(k) is not None:
-            del self._queue_ops[k]  # pushed and removed within one round: the store never needs to see it
-        else:
-            self._queue_ops[k] = entry
-
     def pressure(self) -> asyncio.Event | None:
         """None while stations may go on; else an event to wait on (the store is behind). See MessageBuffer."""
         return self.buffer.pressure() if self.buffer is not None else None
@@ -323,28 +333,51 @@ class Recorder:
         if self._samples:
             samples, self._samples = self._samples, []
             self.write(lambda: repo.add_meter_samples(samples))
-        if self._queue_ops:
-            ops, self._queue_ops = self._queue_ops, {}
-
-            async def mirror() -> None:
-                for (sid, key), entry in ops.items():
-                    if entry is None:
-                        await repo.queue_remove(sid, key)
-                    else:
-                        await repo.queue_push(sid, key, entry.to_doc())
-            self.write(mirror)
 
     async def _batch_loop(self) -> None:
         while True:
             await asyncio.sleep(min(self.batch_interval, 0.5))
             self._hand_over()
 
-    def write(self, op: Callable[[], Awaitable[Any]]) -> None:
-        """Queue a store write; dropped (and counted) when the queue is full."""
+    # -- the offline queue's mirror ------------------------------------------------------------------------------
+
+    def save_queued(self, station_id: str, entry: QueuedMessage) -> None:
+        repo = self.repo
+        if repo is not None:
+            doc = entry.to_doc()
+            self.write(lambda: repo.queue_push(station_id, f"{entry.key:012d}", doc))
+
+    def defer_queued(self, station_id: str, entry: QueuedMessage) -> None:
+        """Mirror ``entry`` only if it is still queued ``queue_grace`` seconds from now."""
+        self._unsaved[(station_id, entry.key)] = (time.monotonic() + self.queue_grace, entry)
+        if self._unsaved_timer is None:
+            self._unsaved_timer = asyncio.get_running_loop().call_later(self.queue_grace, self._save_unsaved)
+
+    def forget_queued(self, station_id: str, entry: QueuedMessage) -> bool:
+        """``entry`` left the queue: True when it had never been written (so nothing is to be removed)."""
+        return self._unsaved.pop((station_id, entry.key), None) is not None
+
+    def _save_unsaved(self, everything: bool = False) -> None:
+        if self._unsaved_timer is not None:
+            self._unsaved_timer.cancel()
+            self._unsaved_timer = None
+        now = time.monotonic()
+        due = [k for k, (at, _) in self._unsaved.items() if everything or at <= now]
+        for key in due:
+            _, entry = self._unsaved.pop(key)
+            self.save_queued(key[0], entry)
+        if self._unsaved:
+            wait = max(0.0, min(at for at, _ in self._unsaved.values()) - now)
+            self._unsaved_timer = asyncio.get_running_loop().call_later(wait, self._save_unsaved)
+
+    def write(self, op: Callable[[], Awaitable[Any]]) -> bool:
+        """Queue a store write; dropped (counted, False returned) when the queue is full."""
         try:
             self._writes.put_nowait(op)
         except asyncio.QueueFull:
             self.dropped_writes += 1
+            return False
+        return True
 
     async def _write_loop(self) -> None:
         while True:
