@@ -22,15 +22,21 @@ async def connect(url: str | None = None, *, token: str | None = None, store: st
                   config: Any = None) -> WorkbenchAPI:
     """A started in-process :class:`~ocppemu.workbench.Workbench` (``url`` None; ``store`` URL and ``config``
     :class:`~ocppemu.config.app.AppConfig` optional), or a :class:`~ocppemu.workbench.client.RemoteWorkbench` of the
-    daemon at ``url`` (``http(s)://host:port``). Raises ``ValueError`` for a URL that is not http(s)."""
+    daemon at ``url`` (``http(s)://host:port``), or the coordinator of a Ray cluster (``ray://head:10001``, the
+    ``ocppemu[ray]`` extra; :class:`~ocppemu.cluster.ClusterError` when it cannot attach). Raises ``ValueError``
+    for a URL that is neither http(s) nor ray."""
     if url is None:
         from ocppemu.workbench import Workbench
 
         wb = Workbench(store, config=config)
         await wb.start()
         return wb
+    if url.startswith("ray://"):
+        from ocppemu.cluster.coordinator import attach
+
+        return await attach(url)
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"connect() takes the daemon's http(s):// URL, not {url!r}")
+        raise ValueError(f"connect() takes the daemon's http(s):// URL or a Ray cluster's ray:// address, not {url!r}")
     from ocppemu.workbench.client import RemoteWorkbench
 
     return RemoteWorkbench(url, token)
