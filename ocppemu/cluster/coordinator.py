@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
@@ -69,6 +72,9 @@ class CoordinatorActor:
                     q.get_nowait()
                 q.put_nowait(doc)
         self._seen_events = len(self.coord.shard_events)
+
+    def pid(self) -> int:
+        return os.getpid()
 
     def shard_states(self) -> list[dict[str, Any]]:
         return [{"name": s.name, "state": s.state, "restarts": s.restarts, "gaps": list(s.gaps)}
@@ -184,7 +190,9 @@ def connect_cluster(address: str) -> Any:
     if ray.is_initialized():
         return ray
     try:
-        ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
+        with warnings.catch_warnings():  # Ray's own warnings would come before our one sentence
+            warnings.simplefilter("ignore")
+            ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING)
     except Exception as exc:
         raise ClusterError(describe_connect_error(address, exc)) from None
     return ray

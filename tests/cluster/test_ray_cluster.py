@@ -11,12 +11,14 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # read when Ray is imported: loopback only
@@ -150,3 +152,22 @@ async def test_two_ray_shards_behind_the_coordinator(ray_dir: str, tmp_path: Pat
     finally:
         for h in ([coord] if coord is not None else []) + handles:
             ray.kill(h, no_restart=True)
+
+
+async def test_load_command_on_a_local_cluster(tmp_path: Path, peer_csms: PeerFactory) -> None:
+    """``ocppemu load --cluster local --processes 2``: a throw-away loopback cluster, the JSON report's shards."""
+    peer = await peer_csms()
+    out = tmp_path / "report.json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ocppemu", "load", "--csms", peer.url, "--stations", "4", "--processes", "2",
+        "--duration", "3", "--no-auto", "--cluster", "local", "--quiet", "--json", str(out),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(proc.communicate(), 300)
+    assert proc.returncode == 0, stderr.decode()[-2000:]
+    report = orjson.loads(out.read_bytes())
+    assert report["stations_booted"] == 4 and report["settings"]["cluster"] == "local"
+    assert report["shards"] == [{"name": f"ocppemu-shard-{i}", "stations": 2, "state": "running", "restarts": 0,
+                                 "gaps": []} for i in range(2)]
+    assert report["gaps"] == []
+    assert {c.station_id for c in peer.connections} == {f"LOAD-00000{i}" for i in range(1, 5)}
+    assert not ray_processes("/tmp/ocppemu-ray-")  # the throw-away cluster is gone with the command
