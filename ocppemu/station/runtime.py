@@ -38,13 +38,22 @@ def default_transport(config: StationConfig) -> Transport:
     return WebSocketTransport.from_config(config)
 
 
+def default_transport_for(core: StationCore) -> TransportFactory:
+    """WebSocket for ws(s):// CSMS URLs; for http(s):// OCPP 1.6 over SOAP (the core then speaks SOAP)."""
+    from ocppemu.transport.soap import install_soap, is_soap_url
+
+    if is_soap_url(core.config.csms_url):
+        return install_soap(core).transport
+    return default_transport
+
+
 class StationRuntime:
     """Runs one station core against its CSMS. Create it, ``await start()``, act, ``await stop()``."""
 
     def __init__(self, core: StationCore, transport_factory: TransportFactory | None = None) -> None:
         self.core = core
         self.config = core.config
-        self._factory = transport_factory or default_transport
+        self._factory = transport_factory or default_transport_for(core)
         self._transport: Transport | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
