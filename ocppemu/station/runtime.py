@@ -245,6 +245,8 @@ class StationRuntime:
                 self.flush()
         except TransportClosed as exc:
             reason = str(exc)
+            if exc.code is None and exc.by_peer and exc.reason:
+                self.core.last_error = exc.reason  # a transport without close codes (SOAP) says why it ended
         finally:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, TransportError):

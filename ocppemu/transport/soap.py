@@ -317,7 +317,14 @@ class SoapTransport(Transport):
             client = self._client
             if client is None:
                 return
-            response = await client.fetch(request, raise_error=False)
+            try:
+                response = await client.fetch(request, raise_error=False)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # tornado raises connection errors and time-outs even with raise_error=False
+                if self._open:
+                    self._offline(self._describe_http_failure(599, exc, None))
+                return
             if not self._open:
                 return
             if response.code == 599 or response.error is not None and response.code not in (400, 500):

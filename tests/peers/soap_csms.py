@@ -232,9 +232,12 @@ class SoapPeerCsms:
         checker = _AnswerChecker(self.cp, operation)
         client = zeep.Client(str(CP_WSDL), plugins=[checker], transport=zeep.Transport(timeout=15))
         service = client.create_service(f"{{{CP_NS}}}ChargePointServiceSoap", address)
-        result = getattr(service, operation)(**values, _soapheaders={"ChargeBoxIdentity": identity})
+        getattr(service, operation)(**values, _soapheaders={"ChargeBoxIdentity": identity})
         self.errors.extend(checker.errors)
-        return zeep.helpers.serialize_object(result, dict) or {}
+        assert checker.body is not None
+        # zeep unwraps one-field answers; decode the whole body element to get the answer as the WSDL shapes it
+        parsed = client.get_element(checker.body.tag).parse(checker.body, client.wsdl.types)
+        return zeep.helpers.serialize_object(parsed, dict) or {}
 
     async def post_raw(self, identity: str, text: str) -> tuple[int, str]:
         """POST ``text`` as it is to the station's ChargePointService; (HTTP status, body)."""
@@ -257,6 +260,7 @@ class _AnswerChecker(Plugin):  # type: ignore[misc]
         self.checker, self.operation = checker, operation
         self.message_id: str | None = None
         self.errors: list[str] = []
+        self.body: etree._Element | None = None
 
     def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
         self.message_id = _text(envelope.find(f"{{{SOAP12}}}Header"), "a:MessageID")
@@ -274,6 +278,7 @@ class _AnswerChecker(Plugin):  # type: ignore[misc]
         if element is None:
             self.errors.append(f"{self.operation} answer: empty Body")
         elif element.tag != f"{{{SOAP12}}}Fault":
+            self.body = element
             local = etree.QName(element).localname
             if local not in self.checker.response_of or self.checker.response_of[local][0] != self.operation:
                 self.errors.append(f"{self.operation} answer: unexpected body {element.tag}")
