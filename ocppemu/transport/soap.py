@@ -327,7 +327,7 @@ class SoapTransport(Transport):
                 return
             if not self._open:
                 return
-            if response.code == 599 or response.error is not None and response.code not in (400, 500):
+            if response.code == 599 or (response.error is not None and response.code not in (400, 500)):
                 self._offline(self._describe_http_failure(response.code, response.error, response.body))
                 return
             body = (response.body or b"").decode("utf-8", "replace")

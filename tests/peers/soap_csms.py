@@ -57,9 +57,10 @@ class WsdlChecker:
         self.request_of: dict[str, tuple[str, str]] = {}  # element -> (operation, action)
         self.response_of: dict[str, tuple[str, str]] = {}
         for op in root.iterfind(f"{{{WSDL}}}portType/{{{WSDL}}}operation"):
+            name = op.get("name")
             inp, out = op.find(f"{{{WSDL}}}input"), op.find(f"{{{WSDL}}}output")
-            self.request_of[messages[inp.get("message").split(":")[-1]]] = (op.get("name"), inp.get(f"{{{WSAW}}}Action"))
-            self.response_of[messages[out.get("message").split(":")[-1]]] = (op.get("name"), out.get(f"{{{WSAW}}}Action"))
+            self.request_of[messages[inp.get("message").split(":")[-1]]] = (name, inp.get(f"{{{WSAW}}}Action"))
+            self.response_of[messages[out.get("message").split(":")[-1]]] = (name, out.get(f"{{{WSAW}}}Action"))
 
     def errors(self, element: etree._Element) -> list[str]:
         if self.schema.validate(element):

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-import zeep.exceptions
 
 from tests.peers.soap_csms import SoapPeerCsms
 from tests.peers.tls_material import TlsMaterial

@@ -34,10 +34,12 @@ def _scalar(value: Any) -> str:
 
 
 def _children(xsd: xmlschema.XsdElement | None) -> dict[str, xmlschema.XsdElement]:
-    if xsd is None or xsd.type.is_simple() or xsd.type.has_simple_content():
+    if xsd is None or not isinstance(xsd.type, xmlschema.validators.XsdComplexType):
         return {}
     content = xsd.type.content
-    return {c.local_name: c for c in content.iter_elements()} if content is not None else {}
+    if not isinstance(content, xmlschema.validators.XsdGroup):
+        return {}
+    return {str(c.local_name): c for c in content.iter_elements() if isinstance(c, xmlschema.XsdElement)}
 
 
 def _fill(parent: etree._Element, value: Any, xsd: xmlschema.XsdElement | None, ns: str) -> None:
@@ -66,7 +68,7 @@ def _code_for(error: Exception) -> ErrorCode:
     name = type(error).__name__
     reason = str(getattr(error, "reason", "") or "")
     if "Children" in name:
-        if "not complete" in reason or "expected" in reason.lower() and "Unexpected" not in reason:
+        if "not complete" in reason or ("expected" in reason.lower() and "Unexpected" not in reason):
             return ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION
         return ErrorCode.FORMAT_VIOLATION
     if "Decode" in name or "Encode" in name:
@@ -94,12 +96,13 @@ def violation_from(errors: list[Exception], *, action: str | None, message_id: s
 
 def problems(schema: xmlschema.XMLSchema, element: etree._Element) -> list[Exception]:
     """Every schema violation of ``element`` (a body element or the ``chargeBoxIdentity`` header)."""
-    return list(schema.iter_errors(element))
+    return list(schema.iter_errors(element))  # type: ignore[arg-type]  # lxml elements are supported
 
 
 def decode(xsd: xmlschema.XsdElement, element: etree._Element, ns: str) -> tuple[dict[str, Any], list[Exception]]:
     """The JSON payload of body ``element`` and the schema violations found while reading it."""
-    result = xsd.decode(element, validation="lax", decimal_type=float, namespaces={"": ns})
+    result = xsd.decode(element, validation="lax", decimal_type=float,  # type: ignore[arg-type]  # lxml is fine
+                        namespaces={"": ns})
     data, errors = result if isinstance(result, tuple) else (result, [])
     payload = data if isinstance(data, dict) else {}
     payload = {k: v for k, v in payload.items() if not k.startswith("@")}
