@@ -43,7 +43,7 @@ from ocppemu.transport.tls import ssl_context_from_config
 from ocppemu.transport.websocket import basic_auth_header, describe_connect_error
 
 if TYPE_CHECKING:
-    from ocppemu.station.config import StationConfig
+    from ocppemu.config.station import StationConfig
     from ocppemu.station.core import StationCore
 
 log = logging.getLogger(__name__)
