@@ -236,6 +236,10 @@ class RpcEndpoint:
             return [IncomingSend(frame)]
         return self._on_answer(frame, text, now)
 
+    def wire_text(self, frame: framing.Frame, action: str | None = None) -> str:
+        """``frame`` as this endpoint writes it (OCPP-J text, or a SOAP envelope with a codec); nothing is sent."""
+        return self._serialise(frame, action)
+
     def _serialise(self, frame: framing.Frame, action: str | None) -> str:
         return framing.serialise(frame) if self.codec is None else self.codec.serialise(frame, action)
 

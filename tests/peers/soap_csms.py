@@ -140,19 +140,19 @@ class SoapPeerCsms:
             root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
         except etree.XMLSyntaxError as exc:
             self.errors.append(f"not XML: {exc}")
-            return 400, b""
+            return 400, self.fault("not well-formed XML")
         if root.tag != f"{{{SOAP12}}}Envelope":
             self.errors.append(f"root is {root.tag}, not a SOAP 1.2 Envelope")
-            return 400, b""
+            return 400, self.fault("not a SOAP 1.2 envelope")
         header, body_el = root.find(f"{{{SOAP12}}}Header"), root.find(f"{{{SOAP12}}}Body")
         element = body_el[0] if body_el is not None and len(body_el) else None
         if header is None or element is None:
             self.errors.append("envelope without Header or Body content")
-            return 400, b""
+            return 400, self.fault("Header or Body missing")
         local = etree.QName(element).localname
         if etree.QName(element).namespace != CS_NS or local not in self.cs.request_of:
             self.errors.append(f"{element.tag} is not a CentralSystemService request")
-            return 400, b""
+            return 400, self.fault("unknown operation")
         operation, wsdl_action = self.cs.request_of[local]
         identity_el = header.find(f"{{{CS_NS}}}chargeBoxIdentity")
         headers = {
@@ -179,6 +179,17 @@ class SoapPeerCsms:
         response_el = local[: -len("Request")] + "Response"
         return 200, self.envelope(f"{{{CS_NS}}}{response_el}", answer, f"/{operation}Response",
                                   headers["MessageID"])
+
+    @staticmethod
+    def fault(reason: str) -> bytes:
+        """A SOAP 1.2 Sender Fault (what a SOAP server answers to an envelope it cannot use)."""
+        env = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"soap": SOAP12})
+        fault = etree.SubElement(etree.SubElement(env, f"{{{SOAP12}}}Body"), f"{{{SOAP12}}}Fault")
+        etree.SubElement(etree.SubElement(fault, f"{{{SOAP12}}}Code"), f"{{{SOAP12}}}Value").text = "soap:Sender"
+        text = etree.SubElement(etree.SubElement(fault, f"{{{SOAP12}}}Reason"), f"{{{SOAP12}}}Text")
+        text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+        text.text = reason
+        return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
     def answer(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC)

@@ -47,9 +47,10 @@ async def test_station_run_soap_listen_and_advertise_against_the_independent_csm
     port = _free_port()
     advertise = f"http://localhost:{port}/ocpp/cp/"
     try:
-        code, out, err = await _run("station", "run", "--csms", peer.url, "--ocpp", "1.6", "--id", "SOAPCLI",
-                                    "--soap-listen", f"127.0.0.1:{port}", "--soap-advertise", advertise,
-                                    "--charge", "1", "--meter-interval", "1", "--store", f"sqlite:///{tmp_path / 'c.db'}")
+        code, _, err = await _run("station", "run", "--csms", peer.url, "--ocpp", "1.6", "--id", "SOAPCLI",
+                                  "--soap-listen", f"127.0.0.1:{port}", "--soap-advertise", advertise,
+                                  "--charge", "1", "--meter-interval", "1",
+                                  "--store", f"sqlite:///{tmp_path / 'c.db'}")
     finally:
         await peer.stop()
     assert code == 0, err
