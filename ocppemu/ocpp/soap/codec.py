@@ -107,9 +107,9 @@ class SoapCodec:
 
     def _check_sent(self, svc: Service, body: Any, action: str | None, message_id: str) -> None:
         if body.tag.split("}", 1)[-1] not in svc.schema.elements:
-            errors: list[Exception] = [ValueError(f"{action} is not an operation of {svc.name}")]
+            errors = [mapping.SchemaError(f"{action} is not an operation of {svc.name}", "", "")]
         else:
-            errors = mapping.problems(svc.schema, body)
+            errors = mapping.problems(svc.validator, body)
         self.last_sent_problem = mapping.violation_from(errors, action=action, message_id=message_id,
                                                         answerable=False)
         if self.last_sent_problem is not None:
@@ -162,7 +162,8 @@ class SoapCodec:
                              action=action, answerable=False)
         mid = _frame_id(e.relates_to)
         assert e.body is not None
-        payload, errors = mapping.decode(svc.element(element), e.body, svc.namespace)
+        errors = mapping.problems(svc.validator, e.body)
+        payload = mapping.decode(svc.element(element), e.body)
         problem = mapping.violation_from(errors, action=action, message_id=mid, answerable=False)
         if problem is None and e.action is not None and e.action != expected_action:
             problem = Violation(ErrorCode.PROTOCOL_ERROR,
@@ -188,7 +189,8 @@ class SoapCodec:
                              f"chargeBoxIdentity {e.charge_box_identity!r} is not this charge point "
                              f"({self.station_id!r})", message_id=mid, action=action)
         assert e.body is not None
-        payload, errors = mapping.decode(svc.element(element), e.body, svc.namespace)
+        errors = mapping.problems(svc.validator, e.body)
+        payload = mapping.decode(svc.element(element), e.body)
         problem = mapping.violation_from(errors, action=action, message_id=mid, answerable=True)
         return problem or Call(mid, action, payload)
 

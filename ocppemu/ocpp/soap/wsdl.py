@@ -1,7 +1,8 @@
 """The two official OCPP 1.6 WSDLs as a model: operations, WS-Addressing actions and the XML Schema.
 
 The WSDLs are read unchanged from the vendored ``schemas/soap16/`` folder. The XML Schema embedded in each WSDL's
-``wsdl:types`` is compiled with ``xmlschema`` and is the one every envelope body is validated against; the
+``wsdl:types`` is compiled twice: with ``xmlschema`` as the model of the JSON <-> XML mapping, and with libxml2
+(lxml) as the validator of every envelope body; the
 operations and their ``wsaw:Action`` values come from the ``wsdl:portType``. Loading is lazy and cached: the first
 use of a service costs a few hundred milliseconds, later ones nothing.
 """
@@ -46,6 +47,9 @@ class Service:
     namespace: str
     operations: dict[str, Operation]
     schema: xmlschema.XMLSchema
+    """The model (element order, value types) used to map JSON <-> XML."""
+    validator: etree.XMLSchema
+    """The same schema compiled by libxml2: what every envelope body is validated with."""
 
     def by_element(self, local_name: str) -> tuple[Operation, Literal["request", "response"]] | None:
         """The operation whose request or response body element is ``local_name``."""
@@ -72,7 +76,9 @@ def service(name: ServiceName) -> Service:
     schema_el = root.find(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema")
     if schema_el is None:
         raise RuntimeError(f"{wsdl_path(name)} holds no XML Schema")
-    schema = xmlschema.XMLSchema(etree.tostring(schema_el, encoding="unicode"))
+    schema_text = etree.tostring(schema_el, encoding="unicode")  # carries the WSDL's namespace declarations
+    schema = xmlschema.XMLSchema(schema_text)
+    validator = etree.XMLSchema(etree.fromstring(schema_text))
     messages: dict[str, str] = {}
     for msg in root.iterfind(f"{{{WSDL_NS}}}message"):
         part = msg.find(f"{{{WSDL_NS}}}part")
@@ -92,7 +98,7 @@ def service(name: ServiceName) -> Service:
                 str(inp.get(f"{{{WSAW_NS}}}Action") or f"/{action}"),
                 str(out.get(f"{{{WSAW_NS}}}Action") or f"/{action}Response"),
             )
-    return Service(name, NAMESPACES[name], operations, schema)
+    return Service(name, NAMESPACES[name], operations, schema, validator)
 
 
 def serving(role: Literal["station", "csms"]) -> Service:
