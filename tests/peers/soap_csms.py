@@ -94,6 +94,10 @@ class SoapPeerCsms:
     basic_auth: tuple[str, str] | None = None
     boot_status: str = "Accepted"
     heartbeat_interval: int = 300
+    http_status: int | None = None
+    """Answer every request with this HTTP status and a plain-text body (a broken proxy, a CSMS in maintenance)."""
+    hang: bool = False
+    """Never answer (a CSMS that accepts connections but is stuck)."""
     received: list[Received] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     stations: dict[str, str] = field(default_factory=dict)  # identity -> From address
@@ -309,7 +313,14 @@ class _Handler(RequestHandler):
     def check_xsrf_cookie(self) -> None:
         return
 
-    def post(self, *_: str) -> None:
+    async def post(self, *_: str) -> None:
+        while self.peer.hang and self.peer._server is not None:
+            await asyncio.sleep(0.05)
+        if self.peer.http_status is not None:
+            self.set_status(self.peer.http_status)
+            self.set_header("Content-Type", "text/plain")
+            self.finish("service unavailable\n")
+            return
         if not self.peer.check_auth(self.request.headers.get("Authorization")):
             self.set_status(401)
             self.set_header("WWW-Authenticate", 'Basic realm="ocpp"')

@@ -250,3 +250,21 @@ async def test_malformed_envelope_from_the_csms_gets_a_fault_and_a_finding(soap_
     assert peer.errors == []
     received_invalid = [f for f in h.frames if f.direction == "received" and f.message_type == "Invalid"]
     assert len(received_invalid) >= 3 and all(f.validation_error for f in received_invalid)
+
+
+async def test_http_errors_and_time_outs_count_as_offline(soap_csms: SoapFactory) -> None:
+    peer = await soap_csms()
+    async with Harness(soap_config(peer.url, simulation={"call_timeout": 1.5})) as h:
+        assert await h.runtime.wait_connected(10)
+        await peer.wait_for("StatusNotification")
+        peer.http_status = 503
+        h.act("present_id_tag", 1, "TAG503")
+        await until(lambda: not h.core.is_connected, what="offline after HTTP 503")
+        await until(lambda: "HTTP 503" in (h.core.last_error or ""), what="the 503 reported")
+        peer.http_status, peer.hang = None, True
+        await until(lambda: h.core.is_connected, what="reconnected", timeout=15)
+        await until(lambda: not h.core.is_connected, what="offline after a time-out", timeout=15)
+        assert "no answer from" in (h.core.last_error or "") or "timeout" in (h.core.last_error or "").lower()
+        peer.hang = False
+        await until(lambda: h.core.online, what="back online", timeout=20)
+    assert peer.errors == []
