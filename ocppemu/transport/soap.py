@@ -174,6 +174,7 @@ class SoapTransport(Transport):
         self._incoming: dict[str, _Incoming] = {}
         self._unreadable: collections.deque[_Incoming] = collections.deque()
         self._closed_reason = ""
+        self._closed_by_us = False
 
     @classmethod
     def from_config(cls, station: StationConfig, session: SoapSession, **overrides: Any) -> SoapTransport:
@@ -252,12 +253,14 @@ class SoapTransport(Transport):
         text = await self._inbox.get()
         if text is None:
             self._inbox.put_nowait(None)  # every later recv sees the end too
-            raise TransportClosed(None, self._closed_reason, by_peer=True)
+            raise TransportClosed(None, self._closed_reason, by_peer=not self._closed_by_us)
         return text
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         if not self._open and self._server is None:
             return
+        if self._open:
+            self._closed_by_us = True
         self._shutdown(reason or "closed")
         sender, self._sender = self._sender, None
         if sender is not None and sender is not asyncio.current_task():

@@ -218,6 +218,8 @@ async def test_offline_queue_across_a_csms_outage(soap_csms: SoapFactory) -> Non
     actions = [r.action for r in peer.received]
     assert actions.index("StopTransaction") > max(i for i, a in enumerate(actions) if a == "MeterValues")
     assert actions.count("StopTransaction") == 1
+    assert actions.count("BootNotification") >= 2  # booted again after the outage ...
+    assert len({r.headers["From"] for r in peer.received}) == 1  # ... at the same ChargePointService address
     assert peer.errors == []
 
 
@@ -268,3 +270,19 @@ async def test_http_errors_and_time_outs_count_as_offline(soap_csms: SoapFactory
         peer.hang = False
         await until(lambda: h.core.online, what="back online", timeout=20)
     assert peer.errors == []
+
+
+async def test_charge_point_service_serves_its_wsdl(soap_csms: SoapFactory) -> None:
+    from tornado.httpclient import AsyncHTTPClient
+
+    peer = await soap_csms()
+    async with Harness(soap_config(peer.url)) as h:
+        assert await h.runtime.wait_connected(10)
+        client = AsyncHTTPClient(force_instance=True)
+        try:
+            wsdl = await client.fetch(peer.stations[SID] + "?wsdl")
+            plain_get = await client.fetch(peer.stations[SID], raise_error=False)
+        finally:
+            client.close()
+    assert b"ChargePointService" in wsdl.body and b"urn://Ocpp/Cp/2015/10/" in wsdl.body
+    assert plain_get.code == 405
