@@ -13,9 +13,17 @@ from ocppemu.load.live import LiveView
 from ocppemu.load.run import LoadInputError, LoadSettings
 
 
-def run_on_cluster(settings: LoadSettings, cluster: str, live: LiveView) -> dict[str, Any]:
-    """The load run on ``cluster`` (``local`` or ``ray://HEAD:10001``); a cluster problem is a LoadInputError."""
+def run_on_cluster(settings: LoadSettings, cluster: str, live: LiveView, *,
+                   per_shard: int | None = None) -> dict[str, Any]:
+    """The load run on ``cluster`` (``local`` or ``ray://HEAD:10001``); a cluster problem is a LoadInputError.
+    ``per_shard``: without ``processes``, as many shards as needed for at most this many stations each."""
     from ocppemu.cluster import ClusterError, import_ray
+
+    if per_shard is not None:
+        if per_shard < 1:
+            raise LoadInputError(f"--per-shard must be at least 1 (got {per_shard}); e.g. --per-shard 10000")
+        if settings.processes is None:
+            settings.processes = -(-settings.stations // per_shard)
 
     try:
         import_ray()  # a missing extra is said before anything starts

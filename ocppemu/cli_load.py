@@ -35,6 +35,8 @@ def add_load_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no live view")
     p.add_argument("--cluster", default=None, metavar="ray://HEAD:10001|local",
                    help="run the shards on a Ray cluster (ocppemu[ray]); 'local': a throw-away one on loopback")
+    p.add_argument("--per-shard", type=int, default=None, metavar="N",
+                   help="with --cluster and no --processes: shards of at most N stations (e.g. 10000)")
 
 
 def _ramp(text: str | None) -> float | None:
@@ -58,7 +60,7 @@ def run_load_command(args: argparse.Namespace) -> int:
         if getattr(args, "cluster", None):
             from ocppemu.cli_cluster import run_on_cluster
 
-            report = run_on_cluster(settings, args.cluster, live)
+            report = run_on_cluster(settings, args.cluster, live, per_shard=args.per_shard)
         else:
             report = asyncio.run(run_load(settings, live=live))
     except LoadInputError as exc:

@@ -21,8 +21,9 @@ _ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # single host: every componen
         "RAY_USAGE_STATS_ENABLED": "0"}
 
 
-def start_local(temp_dir: str | Path, cpus: int) -> Any:
-    """``ray.init`` a single-node cluster of ``cpus`` CPUs (one shard worker each) on 127.0.0.1."""
+def start_local(temp_dir: str | Path, cpus: int, attempts: int = 2) -> Any:
+    """``ray.init`` a single-node cluster of ``cpus`` CPUs (one shard worker each) on 127.0.0.1 (``attempts``
+    tries: a busy machine can make Ray's start time out)."""
     for key, value in _ENV.items():
         os.environ.setdefault(key, value)
     ray = import_ray()
@@ -31,12 +32,18 @@ def start_local(temp_dir: str | Path, cpus: int) -> Any:
     if len(str(temp_dir)) > 40:
         raise ClusterError(f"the Ray temporary directory {str(temp_dir)!r} is too long for Ray's socket paths; "
                            "use a short one such as /tmp/ocppemu-ray")
-    try:
-        ray.init(_node_ip_address="127.0.0.1", _temp_dir=str(temp_dir), include_dashboard=False, num_cpus=cpus,
-                 namespace=NAMESPACE, log_to_driver=False)
-    except Exception as exc:
-        raise ClusterError(f"the local Ray cluster did not start ({str(exc).splitlines()[0][:200]}); see the "
-                           f"logs under {temp_dir}/session_latest/logs") from None
+    for attempt in range(attempts):
+        try:
+            ray.init(_node_ip_address="127.0.0.1", _temp_dir=str(temp_dir), include_dashboard=False,
+                     num_cpus=cpus, namespace=NAMESPACE, log_to_driver=False)
+            return ray
+        except Exception as exc:
+            # on a busy machine the raylet may give up waiting for its agents (a fixed wait inside Ray): once more
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+            if attempt + 1 == attempts:
+                raise ClusterError(f"the local Ray cluster did not start ({str(exc).splitlines()[0][:200]}); see "
+                                   f"the logs under {temp_dir}/session_latest/logs") from None
     return ray
 
 

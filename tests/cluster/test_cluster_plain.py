@@ -57,3 +57,11 @@ def test_connect_errors_are_one_sentence(monkeypatch: pytest.MonkeyPatch) -> Non
     assert gone.startswith("cannot reach the Ray cluster at ray://head:10001 (ConnectionError)")
     client = describe_connect_error("ray://h:1", ValueError("Ray Client requires pip package `ray[client]`."))
     assert "pip install 'ocppemu[ray]'" in client
+
+
+def test_per_shard_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["load", "--csms", "ws://127.0.0.1:1/ocpp", "--stations", "2", "--cluster", "local",
+                 "--per-shard", "0", "--quiet"])
+    assert code == 2
+    assert capsys.readouterr().err == ("ocppemu load: --per-shard must be at least 1 (got 0); e.g. "
+                                       "--per-shard 10000\n")
