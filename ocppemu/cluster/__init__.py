@@ -11,6 +11,7 @@ using these says so in one sentence (:class:`ClusterError`).
 from __future__ import annotations
 
 import importlib
+import os
 from types import ModuleType
 
 #: Ray namespace of every ocppemu actor; the coordinator's actor name.
@@ -24,6 +25,11 @@ class ClusterError(RuntimeError):
 
 def import_ray() -> ModuleType:
     """The ``ray`` module, or :class:`ClusterError` when the extra is not installed."""
+    if "RAY_AUTH_MODE" not in os.environ and (
+            os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+            or os.path.exists(os.path.expanduser("~/.ray/auth_token"))):
+        # Ray's client (ray://) sends the token only when told to, and reads this when Ray is imported
+        os.environ["RAY_AUTH_MODE"] = "token"
     try:
         return importlib.import_module("ray")
     except ImportError:
@@ -43,4 +49,5 @@ def describe_connect_error(address: str, exc: BaseException) -> str:
         return (f"the Ray cluster at {address} runs another Ray or Python version than this driver "
                 f"(ray {ray.__version__}): {first}; install the cluster's versions here")
     return (f"cannot reach the Ray cluster at {address} ({type(exc).__name__}); check the address, that the "
-            "head runs 'ray start --head' with the client server on that port, and the network")
+            "head runs 'ray start --head' with the client server on that port, the network, and that RAY_AUTH_TOKEN "
+            "holds the cluster's token")

@@ -87,7 +87,7 @@ def ray_processes(temp_dir: str | Path) -> dict[int, str]:
             name = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        if marker in cmd:
+        if marker in cmd and int(entry.name) != os.getpid():
             found[int(entry.name)] = name
     for pid in list(found):  # the workers (their command lines are rewritten to "ray::...")
         for child in descendants(pid):
