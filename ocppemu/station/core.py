@@ -15,7 +15,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 from ocppemu.config.randomness import station_rng
 from ocppemu.config.station import StationConfig
@@ -35,6 +35,7 @@ from ocppemu.ocpp.rpc import (
 from ocppemu.station.clock import StationClock, iso, parse_iso
 from ocppemu.station.handlers import HandlerTable
 from ocppemu.station.offline_queue import OfflineQueue, QueuedMessage
+from ocppemu.station.state_tables import REGISTRATION, IllegalTransition
 from ocppemu.station.timers import Timers
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class StationCore:
     def connected(self, now: float) -> None:
         """The transport is open: start registration (after ``boot_delay``)."""
         self.is_connected = True
-        self.registration = "None"
+        self.registration = cast(Registration, REGISTRATION.fire(self.registration, "connected"))
         self.emit("connection", now, status="connected")
         self.timers.set("boot", now + self.config.simulation.boot_delay, self._boot_timer)
 
@@ -361,7 +362,11 @@ class StationCore:
             self.schedule_heartbeat(now)
 
     def _boot_answered(self, payload: dict[str, Any], now: float) -> None:
-        status = payload.get("status", "Rejected")
+        try:
+            status = cast(Registration, REGISTRATION.fire(self.registration, str(payload.get("status"))))
+        except IllegalTransition as exc:
+            self.last_error = f"BootNotification answer: {exc}"
+            status = "Rejected"
         interval = int(payload.get("interval", 0) or 0)
         self.clock.set_from_csms(payload.get("currentTime"), now)
         self.registration = status

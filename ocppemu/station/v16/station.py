@@ -18,10 +18,11 @@ from ocppemu.ocpp.rpc import CallFailed, PendingCall
 from ocppemu.station.authorization import AuthorizationCache, IdToken, LocalAuthList, decide, flags_from_values
 from ocppemu.station.authorization import from_id_tag_info as auth_from_16
 from ocppemu.station.configuration_keys import ConfigurationStore
-from ocppemu.station.connector_status import IllegalTransition, check_transition
+from ocppemu.station.connector_status import IllegalTransition, check_transition, table_for
 from ocppemu.station.core import ActionResult, Sinks, StationCore, iso
 from ocppemu.station.meter import Meter, SampledValue
 from ocppemu.station.offline_queue import QueuedMessage
+from ocppemu.station.state_tables import RESERVATION, TRANSACTION_16
 from ocppemu.station.tags import AuthorizeTag
 from ocppemu.station.v16 import commands  # noqa: F401  (registers the handlers of the CSMS's calls)
 from ocppemu.station.v16.charging_profiles import SmartCharging16
@@ -44,8 +45,17 @@ class Transaction16:
     begin_values: list[SampledValue]
     transaction_id: int | None = None
     reservation_id: int | None = None
-    stopping: bool = False
+    #: Lifecycle state (table :data:`~ocppemu.station.state_tables.TRANSACTION_16`).
+    state: str = "Starting"
     record: TransactionRecord | None = None
+
+    @property
+    def stopping(self) -> bool:
+        """StopTransaction is queued (or answered): the transaction no longer runs."""
+        return self.state in ("Stopping", "Ended")
+
+    def fire(self, event: str) -> None:
+        self.state = TRANSACTION_16.fire(self.state, event, transaction=self.local_key)
 
 
 @dataclass(slots=True)
@@ -87,6 +97,7 @@ class Station16(StationCore):
         self.smart = SmartCharging16(self)
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
+        self.log_status = "Idle"
         self.certificates: dict[str, dict[str, str]] = {}
         self.sequences: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.reset_deadline = 0.0
@@ -136,18 +147,26 @@ class Station16(StationCore):
             payload["info"] = conn.info[:50]
         self.send_call("StatusNotification", payload, now)
 
-    def _set_status(self, conn: Connector16, status: str, now: float, *, force: bool = False) -> None:
+    def _set_status(self, conn: Connector16, status: str, now: float) -> None:
+        """Move ``conn`` to ``status`` through the 1.6 status table (an illegal move raises, nothing changes)."""
         if conn.status == status:
             return
-        if not force:
-            check_transition(self.version, conn.id, conn.status, status)
+        check_transition(self.version, conn.id, conn.status, status)
         old, conn.status = conn.status, status
         self.emit("status", now, connector_id=conn.id, status=status, previous=old, error_code=conn.error_code)
         if self.config.simulation.status_notification_on_change:
             self._notify_status(conn, now)
 
+    def _settle(self, conn: Connector16, target: str, now: float) -> None:
+        """Move ``conn`` to ``target``, through Available when the table has no direct move (Preparing or
+        Charging -> Reserved: the connector frees, then the reservation holds it again)."""
+        if conn.status != target and not table_for(self.version, conn.id).allows(conn.status, target) \
+                and table_for(self.version, conn.id).allows("Available", target):
+            self._set_status(conn, "Available", now)
+        self._set_status(conn, target, now)
+
     def _idle_status(self, conn: Connector16) -> str:
-        if conn.status == "Faulted":
+        if conn.status == "Faulted" and conn.error_code != "NoError":
             return "Faulted"
         if not conn.operative:
             return "Unavailable"
@@ -191,7 +210,7 @@ class Station16(StationCore):
                 return ActionResult(True)
         if conn.tx is None:
             conn.authorized_tag = None
-            self._set_status(conn, self._idle_status(conn), now)
+            self._go_idle(conn, now)
         return ActionResult(True)
 
     def present_id_tag(self, connector_id: int, id_tag: str, now: float) -> ActionResult:
@@ -275,11 +294,8 @@ class Station16(StationCore):
         if conn is None or conn.status != "Faulted":
             return ActionResult.fail(f"connector {connector_id} is not faulted")
         conn.error_code, conn.info = "NoError", None
-        conn.status = "Available"  # leave Faulted, then settle on the idle status
         conn.reported = None
-        target = self._idle_status(conn)
-        self.emit("status", now, connector_id=conn.id, status=target, previous="Faulted", error_code="NoError")
-        conn.status = target
+        self._settle(conn, self._idle_status(conn), now)
         self._notify_status(conn, now)
         return ActionResult(True)
 
@@ -314,7 +330,7 @@ class Station16(StationCore):
         if status == "Accepted":
             self._authorized(conn, id_tag, now)
         elif conn.tx is None and conn.authorized_tag is None:
-            self._set_status(conn, self._idle_status(conn), now)
+            self._settle(conn, self._idle_status(conn), now)
 
     def on_call_failed(self, pending: PendingCall, event: CallFailed, now: float) -> None:
         tag = pending.tag
@@ -354,6 +370,7 @@ class Station16(StationCore):
         tx = Transaction16(local, conn.id, id_tag, now, meter_start, begin)
         if conn.reservation is not None:
             tx.reservation_id = conn.reservation.get("reservationId")
+            RESERVATION.fire("Reserved", "use", reservation=tx.reservation_id)
             conn.reservation = None
             self.timers.cancel(("reservation", conn.id))
         tx.record = TransactionRecord(self.station_id, local, conn.id, id_tag,
@@ -368,7 +385,10 @@ class Station16(StationCore):
         if tx.reservation_id is not None:
             payload["reservationId"] = tx.reservation_id
         self.enqueue_tx("StartTransaction", payload, now, local_tx=local)
-        self._set_status(conn, "Charging", now, force=conn.status not in ("Preparing", "Available", "Reserved"))
+        if conn.status in ("Reserved", "Finishing"):
+            # A real charger passes Preparing on the way (Reserved -> Charging is not in the 1.6 table).
+            self._set_status(conn, "Preparing", now)
+        self._set_status(conn, "Charging", now)
         self._schedule_sample(conn, now)
         self.smart.apply_limits(now)
         self.emit("transaction", now, event="started", connector_id=conn.id, local_key=local, id_tag=id_tag)
@@ -382,6 +402,7 @@ class Station16(StationCore):
         if tx is None:
             return
         tx.transaction_id = int(payload.get("transactionId", 0))
+        tx.fire("id_assigned")
         info = payload.get("idTagInfo", {})
         if tx.record is not None:
             tx.record.transaction_id = str(tx.transaction_id)
@@ -398,7 +419,7 @@ class Station16(StationCore):
     def _stop_transaction(self, conn: Connector16, reason: str, now: float) -> None:
         tx = conn.tx
         assert tx is not None and conn.meter is not None
-        tx.stopping = True
+        tx.fire("stop")
         self.timers.cancel(("sample", conn.id))
         meter = conn.meter
         meter.advance(now)
@@ -434,12 +455,14 @@ class Station16(StationCore):
             conn.operative = not conn.scheduled_inoperative
             conn.scheduled_inoperative = None
         target = "Finishing" if conn.plugged and conn.operative else self._idle_status(conn)
-        self._set_status(conn, target, now, force=True)
+        self._settle(conn, target, now)
 
     def stop_transaction_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         entry = pending.tag
         if isinstance(entry, QueuedMessage) and entry.local_tx is not None:
-            self.transactions.pop(entry.local_tx, None)
+            tx = self.transactions.pop(entry.local_tx, None)
+            if tx is not None:
+                tx.fire("stop_confirmed")
 
     def prepare_queued(self, entry: QueuedMessage) -> dict[str, Any] | None:
         if entry.local_tx is None or entry.action == "StartTransaction":
@@ -508,12 +531,21 @@ class Station16(StationCore):
         if conn.tx is None:
             conn.authorized_tag = None
             if not conn.plugged:
-                self._set_status(conn, self._idle_status(conn), now)
+                self._go_idle(conn, now)
+
+    def _go_idle(self, conn: Connector16, now: float) -> None:
+        """Settle an idle connector, then apply an availability change that waited for it (and report it)."""
+        self._settle(conn, self._idle_status(conn), now)
+        if conn.scheduled_inoperative is not None:
+            conn.operative, conn.scheduled_inoperative = not conn.scheduled_inoperative, None
+            if conn.status != "Faulted":
+                self._settle(conn, self._idle_status(conn), now)
 
     def _reservation_expired(self, conn: Connector16, now: float) -> None:
         if conn.reservation is not None:
+            RESERVATION.fire("Reserved", "expire", reservation=conn.reservation.get("reservationId"))
             conn.reservation = None
-            self._set_status(conn, self._idle_status(conn), now)
+            self._settle(conn, self._idle_status(conn), now)
 
     def _aligned_timer(self, now: float) -> None:
         measurands = self.cfg.get_list("MeterValuesAlignedData", [])

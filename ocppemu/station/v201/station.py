@@ -30,6 +30,7 @@ from ocppemu.station.display_messages import DisplayMessages
 from ocppemu.station.meter import Meter
 from ocppemu.station.monitoring import Monitoring
 from ocppemu.station.smart_charging import ProfileStore
+from ocppemu.station.state_tables import stop_point_reached
 from ocppemu.station.v201 import commands, device_glue, display, maintenance, smart
 from ocppemu.station.v201.evse import Connector201, Evse201, Transaction201
 from ocppemu.station.v201.registry import HANDLERS
@@ -243,7 +244,7 @@ class Station201(TransactionEngine):
         evse.plugged_connector = None
         tx = evse.active_tx
         if tx is not None:
-            stop = "EVConnected" in self.tx_points("TxStopPoint") or self.dm.get_bool(
+            stop = stop_point_reached(self.tx_points("TxStopPoint"), "plugged") or self.dm.get_bool(
                 "TxCtrlr", "StopTxOnEVSideDisconnect", True)
             if stop:
                 self.end_transaction(evse, "EVCommunicationLost", tx.stop_reason or "EVDisconnected", now)
