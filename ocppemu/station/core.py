@@ -32,6 +32,7 @@ from ocppemu.ocpp.rpc import (
     PendingCall,
     RpcEndpoint,
 )
+from ocppemu.station.actions import SuspendBy
 from ocppemu.station.clock import StationClock, iso, parse_iso
 from ocppemu.station.handlers import HandlerTable
 from ocppemu.station.offline_queue import OfflineQueue, QueuedMessage
@@ -414,6 +415,51 @@ class StationCore:
         """Ask the runtime to drop the connection and boot again with ``reason``."""
         self._boot_reason = reason
         self.request("reboot", delay, reason)
+
+    # -- station-side events (the StationActions interface of ocppemu.station.actions) ----------------------------
+
+    def plug_in(self, where: int, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def unplug(self, where: int, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def present_tag(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def start(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def stop(self, where: int, now: float, reason: str = "Local", /) -> ActionResult:
+        raise NotImplementedError
+
+    def suspend(self, where: int, by: SuspendBy, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def resume(self, where: int, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def inject_fault(self, where: int, error_code: str, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def recover(self, where: int, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def set_status(self, where: int, status: str, error_code: str, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def power_loss(self, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def fault_codes(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def network_drop(self, seconds: float, now: float, /) -> ActionResult:
+        """The network drops for ``seconds`` (the runtime closes the connection and waits)."""
+        if seconds < 0:
+            return ActionResult.fail("seconds must not be negative")
+        self.request("disconnect", seconds, "network drop")
+        return ActionResult(True, data={"offline_seconds": seconds})
 
     def client_certificate(self) -> tuple[str, str] | None:
         """A certificate chain and key (PEM) the CSMS signed for this station, to use for mutual TLS; None

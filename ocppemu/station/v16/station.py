@@ -15,6 +15,7 @@ from typing import Any
 from ocppemu.config.station import ConnectorConfig, StationConfig
 from ocppemu.ocpp.records import MeterSample, TransactionRecord
 from ocppemu.ocpp.rpc import CallFailed, PendingCall
+from ocppemu.station.actions import FAULT_CODES_16, check_fault_code
 from ocppemu.station.authorization import AuthorizationCache, IdToken, LocalAuthList, decide, flags_from_values
 from ocppemu.station.authorization import from_id_tag_info as auth_from_16
 from ocppemu.station.configuration_keys import ConfigurationStore
@@ -239,10 +240,15 @@ class Station16(StationCore):
         return ActionResult.fail(f"idTag {id_tag} refused locally: {decision.reason}")
 
     def start_session(self, connector_id: int, id_tag: str | None, now: float) -> ActionResult:
-        """Plug in and present ``id_tag`` (the station default when None): the usual local start."""
+        """Plug in and present ``id_tag`` (the station default when None): the usual local start. Refused when a
+        transaction already runs on the connector (use :meth:`present_id_tag` to swipe, or :meth:`stop_session`)."""
         conn = self.connector(connector_id)
         if conn is None:
             return ActionResult.fail(f"no connector {connector_id}")
+        if conn.tx is not None and not conn.tx.stopping:
+            tid = conn.tx.transaction_id if conn.tx.transaction_id is not None else conn.tx.local_key
+            return ActionResult.fail(f"connector {connector_id} is already charging (transaction {tid}); stop it "
+                                     "first, or present its tag to stop it")
         if not conn.plugged:
             result = self.plug_in(connector_id, now)
             if not result.ok:
@@ -283,6 +289,9 @@ class Station16(StationCore):
         conn = self.connectors.get(connector_id)
         if conn is None:
             return ActionResult.fail(f"no connector {connector_id}")
+        refused = check_fault_code(error_code, FAULT_CODES_16)
+        if refused is not None:
+            return ActionResult.fail(refused)
         if conn.tx is not None and not conn.tx.stopping:
             self._stop_transaction(conn, "Other", now)
         conn.error_code, conn.info = error_code, info
@@ -311,6 +320,37 @@ class Station16(StationCore):
         except IllegalTransition as exc:
             return ActionResult.fail(str(exc))
         return ActionResult(True)
+
+    # -- the StationActions interface ---------------------------------------------------------------------------
+
+    def present_tag(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        return self.present_id_tag(where, id_tag or self.config.simulation.default_id_tag, now)
+
+    def start(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        return self.start_session(where, id_tag, now)
+
+    def stop(self, where: int, now: float, reason: str = "Local", /) -> ActionResult:
+        return self.stop_session(where, now, reason)
+
+    def inject_fault(self, where: int, error_code: str, now: float, /) -> ActionResult:
+        return self.fault(where, error_code, now)
+
+    def recover(self, where: int, now: float, /) -> ActionResult:
+        return self.clear_fault(where, now)
+
+    def set_status(self, where: int, status: str, error_code: str, now: float, /) -> ActionResult:
+        return self.set_connector_status(where, status, now, error_code=error_code)
+
+    def fault_codes(self) -> tuple[str, ...]:
+        return FAULT_CODES_16
+
+    def power_loss(self, now: float, /) -> ActionResult:
+        stopped = [c.id for c in self.connectors.values() if c.tx is not None and not c.tx.stopping]
+        for cid in stopped:
+            self._stop_transaction(self.connectors[cid], "PowerLoss", now)
+        self.emit("power_loss", now, stopped_connectors=stopped)
+        self.prepare_reboot("PowerUp", now)
+        return ActionResult(True, data={"stopped_connectors": stopped})
 
     # -- authorization ------------------------------------------------------------------------------------------
 
