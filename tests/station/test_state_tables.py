@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -171,7 +172,7 @@ class Station16Machine(RuleBasedStateMachine):
         assert len({t.connector_id for t in running}) == len(running)
         for cid in (1, 2):
             seen = [p["status"] for p in self.d.sent("StatusNotification") if p["connectorId"] == cid]
-            for a, b in zip(seen, seen[1:], strict=False):
+            for a, b in pairwise(seen):
                 assert a == b or CONNECTOR_16.allows(a, b), (cid, seen)
         assert self.core.last_error is None or "internal error" not in self.core.last_error, self.core.last_error
 

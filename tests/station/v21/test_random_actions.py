@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from ocppemu.ocpp.catalogue import catalogue
 from ocppemu.ocpp.payload_templates import random_payload
@@ -70,7 +71,7 @@ async def test_random_payloads_against_the_independent_csms(peer_csms) -> None: 
                     await peer.call("CS001", action, payload)
                 except PeerCallError as exc:
                     raise AssertionError(f"{action} {payload}: {exc}") from None
-                except TimeoutError:
+                except (TimeoutError, ConnectionClosed):
                     # A reboot an earlier action scheduled (firmware installed once a transaction ended, a reset)
                     # dropped the connection under this CALL: call again on the new connection, which must answer.
                     assert await h.runtime.wait_connected(20), (action, seed)
