@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ocppemu.cli_load import add_commands as add_load_commands
 
     add_load_commands(sub)
+    from ocppemu.cli_cluster import add_commands as add_cluster_commands
+
+    add_cluster_commands(sub)
     return parser
 
 
@@ -95,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocppemu.cli_load import run_command
 
         return run_command(args)
+    if args.command == "cluster":
+        from ocppemu.cli_cluster import run_command as run_cluster_command
+
+        return run_cluster_command(args)
     if args.command == "ui":
         from ocppemu.ui import run_ui
 
