@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from types import ModuleType
 
 #: Ray namespace of every ocppemu actor; the coordinator's actor name.
@@ -25,10 +26,11 @@ class ClusterError(RuntimeError):
 
 def import_ray() -> ModuleType:
     """The ``ray`` module, or :class:`ClusterError` when the extra is not installed."""
-    if "RAY_AUTH_MODE" not in os.environ and (
+    if "ray" not in sys.modules and "RAY_AUTH_MODE" not in os.environ and (
             os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
             or os.path.exists(os.path.expanduser("~/.ray/auth_token"))):
-        # Ray's client (ray://) sends the token only when told to, and reads this when Ray is imported
+        # Ray's client (ray://) sends the token only when told to; Ray reads this once, when it is imported, and
+        # driver and cluster processes must agree: so only before the first import
         os.environ["RAY_AUTH_MODE"] = "token"
     try:
         return importlib.import_module("ray")

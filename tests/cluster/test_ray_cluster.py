@@ -39,7 +39,11 @@ LOOPBACK = ("127.0.0.1:", "[::ffff:127.0.0.1]:", "[::1]:", "::1:")
 def ray_dir() -> Iterator[str]:
     """A short temporary dir for Ray (its unix socket paths are limited), a local 2-CPU cluster, then cleanup."""
     path = tempfile.mkdtemp(prefix="ocr", dir="/tmp")
-    start_local(path, 2)
+    try:
+        start_local(path, 2)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
     try:
         yield path
     finally:
