@@ -71,6 +71,7 @@ from ocppemu.store import (
     stations_io,
 )
 from ocppemu.templates import BUILTIN_TEMPLATES, check_template, render
+from ocppemu.workbench_findings import FindingsMixin
 from ocppemu.workbench_history import HistoryMixin
 from ocppemu.workbench_views import explain
 
@@ -90,7 +91,7 @@ class _Station:
     saved: StationRuntimeState | None = None
 
 
-class Workbench(HistoryMixin):
+class Workbench(HistoryMixin, FindingsMixin):
     """The in-process implementation of :class:`~ocppemu.interface.WorkbenchAPI`.
 
     ``store`` is a URL or an open :class:`Repository` (not closed by :meth:`close` when passed in). Use
@@ -107,6 +108,7 @@ class Workbench(HistoryMixin):
         a = self.app.application
         self.recorder = Recorder(self.repo, buffer_size=a.message_buffer_size, batch_interval=a.batch_insert_interval)
         self.bus = EventBus(queue_size=a.event_queue_size, history=a.event_history)
+        self._init_findings()
         self._transport_factory = transport_factory
         self._stations: dict[str, _Station] = {}
         self._lock = asyncio.Lock()
@@ -168,7 +170,7 @@ class Workbench(HistoryMixin):
     # -- stations ----------------------------------------------------------------------------------------------
 
     def _build(self, config: StationConfig, registers: dict[int, float] | None = None) -> _Station:
-        core = build_core(config, self.recorder.sinks(), registers_wh=registers)
+        core = build_core(config, self._checked_sinks(config, self.recorder.sinks()), registers_wh=registers)
         core.queue.sink = self.recorder.queue_sink(config.station_id)
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
@@ -291,6 +293,7 @@ class Workbench(HistoryMixin):
             st = self._get(station_id)
             await st.runtime.stop()
             del self._stations[station_id]
+            self.compliance.detach(station_id)
             await self.recorder.flush()
             existed = await self.repo.delete_station(station_id)
         return Deleted(station_id=station_id, deleted=existed)

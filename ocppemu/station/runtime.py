@@ -236,6 +236,7 @@ class StationRuntime:
                 self.flush()
         except TransportClosed as exc:
             reason = str(exc)
+            self.core.emit("transport_closed", time.time(), code=exc.code, by_peer=exc.by_peer)
         finally:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, TransportError):
