@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_serve_arguments(sub.add_parser("serve", help="run the workbench daemon (REST + WebSocket API)"))
+    from ocppemu.cli_fuzz import add_fuzz_command
+
+    add_fuzz_command(sub)
     from ocppemu.ui import add_ui_arguments
 
     add_ui_arguments(sub.add_parser("ui", help="serve the dashboards (Voila on 127.0.0.1) attached to a daemon"))
@@ -70,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_demo_csms(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if getattr(args, "handler", None) is not None:  # commands registered with set_defaults(handler=...)
+        return int(args.handler(args))
     if args.command == "station":
         from ocppemu.run_station import run_station
 

@@ -12,7 +12,8 @@ rules require for that case and returns the findings. The accepted CallError cod
 (1.6 and 2.0.1 Part 4): e.g. a missing required field is an OccurrenceConstraintViolation (the 1.6 text also reads
 it as ProtocolError, "payload incomplete"), a wrong type a TypeConstraintViolation, an unreadable frame an
 RpcFrameworkError (2.x) / FormatViolation (1.6); FormatViolation ("not conform the PDU structure") is accepted for
-every payload fault. A frame whose message id cannot be read need not be answered in 1.6; in 2.x not answering it is
+every payload fault. A NotImplemented / NotSupported answer for an action of the version is not judged (the
+CSMS does not implement that optional action). A frame whose message id cannot be read need not be answered in 1.6; in 2.x not answering it is
 a warning.
 """
 
@@ -31,7 +32,7 @@ from ocppemu.ocpp import framing
 from ocppemu.ocpp.catalogue import catalogue
 from ocppemu.ocpp.errors import V16_ORIGINAL_SPELLING, Violation, wire_code
 from ocppemu.ocpp.framing import Call, CallError, CallResult
-from ocppemu.ocpp.validation import validate
+from ocppemu.ocpp.validation import Part, validate
 from ocppemu.ocpp.versions import Version
 
 KINDS = ("valid", "boundary", "missing-field", "wrong-type", "extra-field", "over-long", "out-of-range", "bad-enum",
@@ -57,6 +58,8 @@ _ACCEPT: dict[str, frozenset[str]] = {
 #: Cases whose message id the CSMS cannot (or need not) read: no answer is tolerated.
 _UNREADABLE = frozenset({"bad-message-id", "bad-message-type", "missing-elements", "malformed-json"})
 _UNKNOWN_ACTION = "OcppemuFuzzUnknownAction"
+_UNSUPPORTED = frozenset({"NotImplemented", "NotSupported"})
+_EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
 
 
 @dataclass(slots=True, frozen=True)
@@ -124,8 +127,9 @@ class _Sampler:
         return out
 
     def string(self, node: dict[str, Any]) -> str:
-        if node.get("format") == "date-time":
-            return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if node.get("format") == "date-time":  # from the seed, not the clock: the same seed, the same frames
+            return datetime.fromtimestamp(_EPOCH + self.rng.randint(0, 86_400 * 365), UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
         lo, hi = int(node.get("minLength", 1)), node.get("maxLength")
         if self.mode == "max" and hi is not None:
             length = int(hi)
@@ -151,12 +155,15 @@ class _Sampler:
         return value
 
 
-def sample_payload(version: Version, action: str, rng: random.Random, mode: str = "typical") -> dict[str, Any]:
-    """A payload of ``action``'s request that the schema accepts (``mode`` ``min``/``max`` for boundaries)."""
-    schema = catalogue(version)[action].request_schema
+def sample_payload(version: Version, action: str, rng: random.Random, mode: str = "typical",
+                   part: Part = "request") -> dict[str, Any]:
+    """A payload of ``action``'s request (or response) that the schema accepts (``mode`` ``min``/``max`` for
+    boundaries)."""
+    spec = catalogue(version)[action]
+    schema = spec.request_schema if part == "request" else spec.response_schema
     for _ in range(20):
         payload = _Sampler(schema, rng, mode).obj(schema, 0)
-        if validate(version, action, "request", payload) is None:
+        if validate(version, action, part, payload) is None:
             return payload
     return _Sampler(schema, rng, "min").obj(schema, 0)
 
@@ -185,10 +192,12 @@ def _mutate(kind: str, version: Version, action: str, payload: dict[str, Any],
         del out[name]
         return out, name
     if kind == "wrong-type":
-        if not fields:
+        typed = [(n, sub) for n, sub in fields if sub.get("type") in ("string", "object", "array", "boolean",
+                                                                      "integer", "number")]
+        if not typed:
             return None
-        name, sub = rng.choice(fields)
-        out[name] = 12345 if sub.get("type") in ("string", "object", "array", "boolean", None) else "not-a-number"
+        name, sub = rng.choice(typed)
+        out[name] = "not-a-number" if sub["type"] in ("integer", "number", "boolean") else 12345
         return out, name
     if kind == "extra-field":
         if schema.get("additionalProperties", True) is not False:
@@ -330,6 +339,14 @@ def judge(case: FuzzCase, version: Version, station_id: str, answer: str | None,
             return [finding("fuzz.no-answer", "no CALLERROR (with message id \"-1\" when unreadable)", "warning")]
         return [finding("fuzz.no-answer", "no answer within the answer timeout")]
     parsed = framing.parse(answer, version)
+    if isinstance(parsed, Violation) and case.kind == "bad-message-id":
+        try:  # the CSMS echoed the unreadable id back as it was: judge the rest of the frame
+            raw = framing.loads(answer)
+            if isinstance(raw, list) and len(raw) >= 3:
+                raw[1] = str(raw[1])
+                parsed = framing.parse_value(raw, version)
+        except ValueError:
+            pass
     if isinstance(parsed, CallResult):
         if case.expect is None:
             problem = validate(version, case.action, "response", parsed.payload)
@@ -340,6 +357,8 @@ def judge(case: FuzzCase, version: Version, station_id: str, answer: str | None,
         return [finding("fuzz.accepted-invalid", f"answered with a CALLRESULT; expected a CALLERROR "
                         f"({' / '.join(sorted(case.expect))})", severity, answer)]
     if isinstance(parsed, CallError):
+        if parsed.error_code in _UNSUPPORTED and case.action != _UNKNOWN_ACTION:
+            return []  # the CSMS does not implement this (optional) action: nothing to judge
         if case.expect is None:
             return [finding("fuzz.wrong-error-code", f"a valid {case.action} was refused with {parsed.error_code}",
                             "warning", answer)]

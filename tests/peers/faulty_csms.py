@@ -12,7 +12,8 @@ except for the one fault switched on in :attr:`FaultyCsms.fault` (changeable at 
 * ``call-before-boot``: a CSMS call (GetConfiguration / GetVariables) sent before the BootNotification is answered;
 * ``lenient``: every CALL, however malformed, answered with an empty CALLRESULT (for the fuzzer);
 * ``wrong-error-code``: every malformed or invalid CALL answered with a CALLERROR ``GenericError``;
-* ``silent``: malformed frames are ignored (never answered).
+* ``silent``: malformed frames are ignored (never answered);
+* ``drop-on-malformed``: a malformed or invalid frame makes it cut the connection.
 
 With ``fault=None`` it behaves (it even answers malformed calls with the error codes the OCPP-J rules require,
 using the same validation the station uses, so it is a "well-behaved" reference for the fuzzer).
@@ -24,6 +25,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,11 +34,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from ocppemu.compliance.fuzz import expected_error
+from ocppemu.compliance.fuzz import expected_error, sample_payload
 from ocppemu.ocpp.versions import Version
 
 FAULTS = ("missing-field", "wrong-type", "wrong-message-id", "no-response", "bad-error-code", "drop-connection",
-          "call-before-boot", "lenient", "wrong-error-code", "silent")
+          "call-before-boot", "lenient", "wrong-error-code", "silent", "drop-on-malformed")
 
 
 def _now() -> str:
@@ -96,6 +98,9 @@ class FaultyCsms:
         if problem is not None and self.fault not in ("lenient",):
             if self.fault == "silent":
                 return
+            if self.fault == "drop-on-malformed":
+                ws.transport.abort()
+                return
             code = "GenericError" if self.fault == "wrong-error-code" else problem
             mid = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else "-1"
             await ws.send(json.dumps([4, mid, code, "rejected", {}]))
@@ -114,6 +119,9 @@ class FaultyCsms:
             return  # the station's answer to one of our calls
         if self.fault in ("silent", "lenient"):
             return
+        if self.fault == "drop-on-malformed":
+            ws.transport.abort()
+            return
         code = expected_error(version, text) or "FormatViolation"
         mid = frame[1] if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str) else "-1"
         if self.fault == "wrong-error-code":
@@ -127,7 +135,7 @@ class FaultyCsms:
         elif fault == "wrong-type":
             await ws.send(json.dumps([3, mid, {"currentTime": 12345}]))
         elif fault == "wrong-message-id":
-            await ws.send(json.dumps([3, mid + "-other", {"currentTime": _now()}]))
+            await ws.send(json.dumps([3, mid[:-1] + ("0" if mid[-1:] != "0" else "1"), {"currentTime": _now()}]))
         elif fault == "no-response":
             pass
         elif fault == "bad-error-code":
@@ -154,7 +162,7 @@ class FaultyCsms:
             return {"idTokenInfo": info} if "idToken" in payload else {}
         if action == "DataTransfer":
             return {"status": "Accepted"}
-        return {}
+        return sample_payload(version, action, random.Random(0), "min", part="response")
 
 
 async def started(fault: str | None = None, **kwargs: Any) -> FaultyCsms:

@@ -1,0 +1,80 @@
+"""Each fault of the deliberately faulty CSMS is caught as its own compliance finding, on a real connection."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from ocppemu.app_config import AppConfig
+from ocppemu.interface import SendMessageRequest
+from ocppemu.workbench import Workbench
+from tests.peers.faulty_csms import started, wait_until
+
+EXPECTED = {
+    "missing-field": "schema.response",
+    "wrong-type": "schema.response",
+    "wrong-message-id": "rpc.unknown-message-id",
+    "no-response": "rpc.response-timeout",
+    "bad-error-code": "rpc.error-code",
+    "drop-connection": "connection.dropped",
+    "call-before-boot": "boot.call-before-accepted",
+}
+
+
+def _config() -> AppConfig:
+    return AppConfig.model_validate({"application": {"batch_insert_interval": 0.05, "debug_mode": True}})
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+@pytest.mark.parametrize("fault", sorted(EXPECTED))
+async def test_fault_is_a_finding(tmp_path: Path, fault: str, version: str) -> None:
+    csms = await started(fault)
+    try:
+        async with Workbench(f"sqlite:///{tmp_path / 'w.db'}", config=_config()) as wb:
+            await wb.create_station({"station_id": "F1", "csms_url": csms.url, "protocol_version": version,
+                                     "auto_start": True,
+                                     "simulation": {"compliance_checks": True, "call_timeout": 1.0}})
+
+            async def accepted() -> bool:
+                return (await wb.get_station("F1")).runtime.registration_status == "Accepted"
+
+            await wait_until(accepted)
+            if fault != "call-before-boot":
+                await wb.send_message("F1", SendMessageRequest(action="Heartbeat", payload={}, timeout=1.5))
+            if fault == "no-response":
+                wb.compliance.flush(time.time())
+
+            async def found() -> bool:
+                return any(f.rule == EXPECTED[fault] for f in (await wb.findings("F1")).items)
+
+            await wait_until(found)
+            finding = next(f for f in (await wb.findings("F1")).items if f.rule == EXPECTED[fault])
+            assert finding.station_id == "F1" and finding.protocol_version == version
+            assert finding.reference and finding.severity in ("error", "warning")
+            if fault != "drop-connection":
+                assert finding.frame and finding.message_id
+            errors = await wb.findings("F1", severity="error")
+            assert all(f.severity == "error" for f in errors.items)
+    finally:
+        await csms.stop()
+
+
+async def test_checks_are_off_unless_the_station_setting_asks(tmp_path: Path) -> None:
+    csms = await started("missing-field")
+    try:
+        async with Workbench(f"sqlite:///{tmp_path / 'w.db'}", config=_config()) as wb:
+            await wb.create_station({"station_id": "F2", "csms_url": csms.url, "auto_start": True})
+
+            async def accepted() -> bool:
+                return (await wb.get_station("F2")).runtime.registration_status == "Accepted"
+
+            await wait_until(accepted)
+            result = await wb.send_message("F2", SendMessageRequest(action="Heartbeat", payload={}, timeout=1.5))
+            assert result.validation_error  # the engine still sees the bad answer ...
+            await asyncio.sleep(0.2)
+            assert (await wb.findings()).items == []  # ... but no compliance finding is kept
+    finally:
+        await csms.stop()
