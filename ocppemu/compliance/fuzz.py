@@ -13,8 +13,8 @@ rules require for that case and returns the findings. The accepted CallError cod
 it as ProtocolError, "payload incomplete"), a wrong type a TypeConstraintViolation, an unreadable frame an
 RpcFrameworkError (2.x) / FormatViolation (1.6); FormatViolation ("not conform the PDU structure") is accepted for
 every payload fault. A NotImplemented / NotSupported answer for an action of the version is not judged (the
-CSMS does not implement that optional action). A frame whose message id cannot be read need not be answered in 1.6; in 2.x not answering it is
-a warning.
+CSMS does not implement that optional action). A frame whose message id cannot be read need not be answered in
+1.6; in 2.x not answering it is a warning.
 """
 
 from __future__ import annotations
