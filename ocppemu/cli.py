@@ -76,11 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is not None:  # commands registered with set_defaults(handler=...)
         return int(args.handler(args))
     if args.command == "station":
-        from ocppemu.run_station import run_station
+        from ocppemu.cli_station import run_station
 
         return _run(run_station(args))
     if args.command == "demo":
-        from ocppemu.run_station import run_demo
+        from ocppemu.cli_station import run_demo
 
         return _run(run_demo(args))
     if args.command == "serve":

@@ -46,7 +46,7 @@ def _token(args: argparse.Namespace) -> str | None:
     if os.environ.get(TOKEN_ENV):
         return os.environ[TOKEN_ENV]
     try:
-        from ocppemu.app_config import AppConfig
+        from ocppemu.config.app import AppConfig
 
         cfg = AppConfig(data_dir=args.data_dir) if args.data_dir else AppConfig()
         return (cfg.resolved_data_dir() / "api-token").read_text(encoding="utf-8").strip() or None

@@ -18,9 +18,9 @@ from typing import Any
 
 from ocppemu.compliance.findings import ComplianceFinding
 from ocppemu.compliance.fuzz import FuzzCase, generate, judge
+from ocppemu.config.station import StationConfig
 from ocppemu.ocpp import framing
 from ocppemu.ocpp.versions import Version
-from ocppemu.station.config import StationConfig
 from ocppemu.transport.base import Transport, TransportClosed, TransportError
 from ocppemu.transport.websocket import WebSocketTransport
 

@@ -1,6 +1,6 @@
 """The sans-I/O compliance monitor of one station connection: frame records in, findings out.
 
-A :class:`ComplianceMonitor` watches the :class:`~ocppemu.records.FrameRecord` stream of one station (both
+A :class:`ComplianceMonitor` watches the :class:`~ocppemu.ocpp.records.FrameRecord` stream of one station (both
 directions, as the station's RPC endpoint reports it) and judges every frame the CSMS sent. It keeps only small
 per-connection state (our calls awaiting an answer, the CSMS's calls we have not answered yet, the registration
 status the CSMS gave, the transaction ids in play) and never reads a clock: time comes from the records'
@@ -26,8 +26,8 @@ from ocppemu.compliance.findings import ComplianceFinding
 from ocppemu.compliance.rules import RULES, Severity
 from ocppemu.ocpp.catalogue import catalogue
 from ocppemu.ocpp.errors import known_codes
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.ocpp.versions import Version
-from ocppemu.records import FrameRecord
 
 #: CSMS calls a station in Pending state must not get (OCPP 1.6 §4.2; 2.0.1 B02).
 PENDING_FORBIDDEN = {

@@ -17,8 +17,8 @@ from datetime import datetime
 from ocppemu.compliance.findings import ComplianceFinding
 from ocppemu.compliance.monitor import ComplianceMonitor
 from ocppemu.compliance.rules import SEVERITIES, Severity
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.ocpp.versions import Version
-from ocppemu.records import FrameRecord
 from ocppemu.station.core import Sinks, StationEvent
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.interface import (
+from ocppemu.widgets import render
+from ocppemu.widgets.station_form import StationForm
+from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.workbench.interface import (
     CloneRequest,
     FromTemplateRequest,
     ImportRequest,
@@ -23,9 +26,6 @@ from ocppemu.interface import (
     StationView,
     WorkbenchAPI,
 )
-from ocppemu.widgets import render
-from ocppemu.widgets.station_form import StationForm
-from ocppemu.widgets.tasks import TaskRunner
 
 
 def station_label(v: StationView) -> str:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.app_config import AppConfig
-from ocppemu.interface import SendMessageRequest
+from ocppemu.config.app import AppConfig
 from ocppemu.workbench import Workbench
+from ocppemu.workbench.interface import SendMessageRequest
 from tests.peers.faulty_csms import started, wait_until
 
 EXPECTED = {

@@ -9,9 +9,9 @@ import pytest
 from ocppemu.compliance import ComplianceMonitor, check_frames
 from ocppemu.compliance.findings import ComplianceFinding
 from ocppemu.compliance.rules import RULES
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.ocpp.rpc import PendingCall, RpcEndpoint
 from ocppemu.ocpp.versions import Version
-from ocppemu.records import FrameRecord
 
 T0 = 1_700_000_000.0
 

@@ -11,10 +11,10 @@ from collections import Counter
 
 from ocppemu.compliance.findings import ComplianceFinding
 from ocppemu.compliance.tap import ComplianceHub
-from ocppemu.events import EventBus
-from ocppemu.interface import FindingList, FindingOut, InvalidRequest
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
 from ocppemu.station.core import Sinks
+from ocppemu.workbench.events import EventBus
+from ocppemu.workbench.interface import FindingList, FindingOut, InvalidRequest
 
 
 def finding_out(f: ComplianceFinding) -> FindingOut:
