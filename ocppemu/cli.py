@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     station = sub.add_parser("station", help="run emulated stations")
     station_sub = station.add_subparsers(dest="station_command", required=True)
     _add_station_run(station_sub)
+    from ocppemu.cli_run import add_run_arguments
+
+    add_run_arguments(sub.add_parser("run", help="run scenario files against a CSMS and give a verdict"))
     demo_csms = sub.add_parser("demo-csms", help="run the bundled demo CSMS", add_help=False)
     demo_csms.add_argument("rest", nargs=argparse.REMAINDER)
     demo = sub.add_parser("demo", help="demo: the bundled CSMS plus stations running sessions, in one process")
@@ -83,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocppemu.cli_station import run_demo
 
         return _run(run_demo(args))
+    if args.command == "run":
+        from ocppemu.cli_run import run_scenarios
+
+        return run_scenarios(args)
     if args.command == "serve":
         from ocppemu.api.server import run_serve
 

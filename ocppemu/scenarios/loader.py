@@ -120,6 +120,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, Position], dict[Loc
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        lines = text.splitlines()
+        if 0 < line <= len(lines) and "${" in lines[line - 1]:
+            reason += " (inside [ ] or { }, quote a value that holds ${...}: \"CP-${index}\")"
         raise ScenarioError([Problem(file, line, col, f"YAML syntax error: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(file, 0, 0, f"YAML error: {exc}")]) from None

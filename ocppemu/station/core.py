@@ -112,6 +112,8 @@ class StationCore:
         self._now_hint = 0.0
         self._result_handlers: dict[str, Callable[[PendingCall, dict[str, Any], float], None]] = {}
         self._call_handlers: dict[str, Callable[[Call, float], None]] = {}
+        #: Set by a scenario run to answer some CSMS calls itself (returns True when it took the call).
+        self.call_interceptor: Callable[[Call, float], bool] | None = None
         for name in dir(type(self)):
             if name.startswith("result_"):
                 self._result_handlers[name[7:]] = getattr(self, name)
@@ -215,6 +217,8 @@ class StationCore:
             # A rejected station must not act on CSMS requests until accepted.
             self.rpc.reply_error(call.message_id, ErrorCode.SECURITY_ERROR, "station is not accepted", now,
                                  action=call.action)
+            return
+        if self.call_interceptor is not None and self.call_interceptor(call, now):
             return
         handler = self._call_handlers.get(call.action)
         if handler is None:
