@@ -67,7 +67,7 @@ RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("value.id-token-info", "authorization information must be present where required", "error",
          "OCPP 1.6 §6.2 Authorize.conf, §6.46 StartTransaction.conf, §6.50 StopTransaction.conf idTagInfo",
          "OCPP 2.0.1 Part 2 C01 / E TransactionEventResponse.idTokenInfo"),
-    Rule("connection.dropped", "the CSMS closed the connection without a WebSocket close frame", "warning",
+    Rule("connection.dropped", "the CSMS closed the connection without a WebSocket close frame", "error",
          f"{_J16} §3 Connection (RFC 6455 closing handshake)", f"{_J2} §5 Connection (RFC 6455 closing handshake)"),
     Rule("fuzz.wrong-error-code", "a malformed or invalid call must be answered with the CallError the "
          "OCPP-J rules require", "error", f"{_J16} §4.2.3 CALLERROR", f"{_J2} §4.2.3 CALLERROR"),

@@ -33,6 +33,12 @@ class ComplianceHub:
         self.on_finding = on_finding
         self.findings: deque[ComplianceFinding] = deque(maxlen=max_findings)
         self.monitors: dict[str, ComplianceMonitor] = {}
+        self._listeners: list[FindingSink] = []
+
+    def listen(self, fn: FindingSink) -> Callable[[], None]:
+        """Call ``fn`` with every new finding (e.g. a scenario run collecting its own); returns the unsubscribe."""
+        self._listeners.append(fn)
+        return lambda: self._listeners.remove(fn) if fn in self._listeners else None
 
     def attach(self, station_id: str, version: Version, sinks: Sinks, *, response_timeout: float = 30.0) -> Sinks:
         """Start checking ``station_id``; returns the sinks to give its engine (they forward to ``sinks``)."""
@@ -81,8 +87,8 @@ class ComplianceHub:
         for f in findings:
             self.findings.append(f)
             log.info("station %s: compliance finding %s", f.station_id, f)
-            if self.on_finding is not None:
+            for fn in ([self.on_finding] if self.on_finding else []) + list(self._listeners):
                 try:
-                    self.on_finding(f)
+                    fn(f)
                 except Exception:  # a listener's bug must not break the station
                     log.exception("finding listener failed")

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ocppemu.compliance.findings import ComplianceFinding
 from ocppemu.ocpp.records import FrameRecord
 from ocppemu.scenarios import format as fmt
 from ocppemu.scenarios import steps as S
@@ -159,10 +160,14 @@ class ScenarioRun:
         rng = random.Random(self.seed)
         self._unsubscribe.append(self.wb.recorder.on_frame(self._on_frame))
         self._unsubscribe.append(self.wb.recorder.on_event(self._on_event))
+        self._unsubscribe.append(self.wb.compliance.listen(self._on_finding))
         base = {"run_id": self.run_id, "seed": self.seed}
         for plan in self.scenario.stations:
             cfg = dict(plan.config)
-            cfg["simulation"] = {**cfg.get("simulation", {}), "seed": rng.randrange(2**31)}
+            # Every CSMS frame is judged (docs/COMPLIANCE.md); the run's response timeout is the stations' call
+            # timeout, so an answer the station gave up on is a finding.
+            cfg["simulation"] = {**cfg.get("simulation", {}), "seed": rng.randrange(2**31),
+                                 "compliance_checks": True, "call_timeout": self.response_timeout}
             cfg["auto_start"] = False
             cfg["enabled"] = True
             await self.wb.create_station(cfg)
@@ -194,6 +199,7 @@ class ScenarioRun:
             if not busy:
                 break
             await asyncio.sleep(0.05)
+        self.wb.compliance.flush(time.time(), self._created)  # calls still unanswered are findings too
         for sid in self._created:
             with contextlib.suppress(Exception):
                 await self.wb.stop_station(sid)
@@ -217,8 +223,17 @@ class ScenarioRun:
                                                            action=record.action or "?", rtt_ms=record.rtt_ms))
         self.report.meter_points.extend(meter_points_of(record))
 
+    def _on_finding(self, f: ComplianceFinding) -> None:
+        if f.station_id in self.ctx:
+            self.report.findings.append(FindingOut(
+                station_id=f.station_id, timestamp=f.timestamp.timestamp(), severity=f.severity, rule=f.rule,
+                description=f.description, message_id=f.message_id, action=f.action, reference=f.reference))
+
     def _on_event(self, event: StationEvent) -> None:
-        if event.station_id in self.ctx and event.kind == "finding":
+        # The engine's own findings (schema, unknown ids) are judged again, with rule and reference, by the
+        # compliance monitor of every run station; only stations without one report them here.
+        checked = event.station_id in self.wb.compliance.monitors
+        if event.station_id in self.ctx and event.kind == "finding" and not checked:
             d = event.data
             self.report.findings.append(FindingOut(
                 station_id=event.station_id, timestamp=event.timestamp, severity=d.get("severity", "error"),

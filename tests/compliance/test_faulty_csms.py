@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +83,54 @@ async def test_checks_are_off_unless_the_station_setting_asks(tmp_path: Path) ->
             assert (await wb.findings()).items == []  # ... but no compliance finding is kept
     finally:
         await csms.stop()
+
+
+FILES = Path(__file__).parent / "files"
+
+
+def _serve_in_thread(fault: str | None) -> tuple[Any, Any, Any]:
+    loop = asyncio.new_event_loop()
+    csms = loop.run_until_complete(started(fault))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    return loop, thread, csms
+
+
+def _stop_thread(loop: Any, thread: Any, csms: Any) -> None:
+    asyncio.run_coroutine_threadsafe(csms.stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+@pytest.mark.parametrize("fault", sorted(EXPECTED))
+def test_ocppemu_run_exits_1_with_the_finding(tmp_path: Path, fault: str) -> None:
+    loop, thread, csms = _serve_in_thread(fault)
+    try:
+        report = tmp_path / "r.json"
+        run = subprocess.run([sys.executable, "-m", "ocppemu", "run", str(FILES / "heartbeat.yaml"), "--csms",
+                              csms.url, "--ocpp", "1.6", "--response-timeout", "1", "--json", str(report),
+                              "--quiet", "--store", f"sqlite:///{tmp_path / 'runs.db'}"],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 1, run.stdout + run.stderr
+        doc = json.loads(report.read_text())
+        findings = doc["runs"][0]["findings"]
+        rules = {f["rule"] for f in findings}
+        assert EXPECTED[fault] in rules, rules
+        hit = next(f for f in findings if f["rule"] == EXPECTED[fault])
+        assert hit["reference"]
+    finally:
+        _stop_thread(loop, thread, csms)
+
+
+def test_ocppemu_run_exits_0_against_a_well_behaved_csms(tmp_path: Path) -> None:
+    loop, thread, csms = _serve_in_thread(None)
+    try:
+        report = tmp_path / "r.json"
+        run = subprocess.run([sys.executable, "-m", "ocppemu", "run", str(FILES / "heartbeat.yaml"), "--csms",
+                              csms.url, "--ocpp", "2.0.1", "--response-timeout", "1", "--json", str(report),
+                              "--quiet", "--store", f"sqlite:///{tmp_path / 'runs.db'}"],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert json.loads(report.read_text())["runs"][0]["findings"] == []
+    finally:
+        _stop_thread(loop, thread, csms)
