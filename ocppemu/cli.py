@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ocppemu.cli_fuzz import add_fuzz_command
 
     add_fuzz_command(sub)
+    from ocppemu.cli_scenario import add_scenario_command
+
+    add_scenario_command(sub)
     from ocppemu.ui import add_ui_arguments
 
     add_ui_arguments(sub.add_parser("ui", help="serve the dashboards (Voila on 127.0.0.1) attached to a daemon"))

@@ -1,0 +1,50 @@
+"""Every predefined scenario passes against the independent CSMS (third-party ``ocpp`` package, strict validation)
+for each version it targets, with no error-severity compliance finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ocppemu.config.app import AppConfig
+from ocppemu.workbench import Workbench
+from tests.peers.ocpp_csms import VERSIONS, PeerCsms
+from tests.peers.trigger_api import TriggerApi
+
+LIBRARY = sorted((Path(__file__).resolve().parents[2] / "scenarios" / "library").glob("*.yaml"))
+TAGS = {"OCPPEMU-INVALID": "Invalid", "OCPPEMU-BLOCKED": "Blocked", "OCPPEMU-EXPIRED": "Expired"}
+
+
+def _cases() -> list[tuple[Path, str]]:
+    out = []
+    for path in LIBRARY:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for v in doc.get("ocpp", list(VERSIONS)):
+            out.append((path, {1.6: "1.6", 2.1: "2.1"}.get(v, str(v))))
+    return out
+
+
+@pytest.mark.parametrize(("path", "version"), _cases(), ids=[f"{p.stem}-{v}" for p, v in _cases()])
+async def test_library_scenario_passes_against_the_independent_csms(tmp_path: Path, path: Path,
+                                                                     version: str) -> None:
+    peer = await PeerCsms(versions=VERSIONS).start()
+    peer.behaviour.tag_statuses = dict(TAGS)
+    if path.stem == "boot-pending-rejected":
+        peer.behaviour.boot_status = "Pending"
+    api = await TriggerApi(peer).start()
+    config = AppConfig.model_validate({"application": {"batch_insert_interval": 0.05}})
+    try:
+        async with Workbench(f"sqlite:///{tmp_path / 'w.db'}", config=config) as wb:
+            report = await wb.run_scenario(path, csms_url=peer.url, ocpp=version, response_timeout=10,
+                                           env={"OCPPEMU_CSMS_TRIGGER": api.url})
+    finally:
+        await api.stop()
+        await peer.stop()
+    failed = [f"{s.station_id} {s.title}: {s.message}" for s in report.steps if s.status == "failed"]
+    errors = [f"{f.station_id} {f.rule} {f.action}: {f.description}" for f in report.findings
+              if f.severity == "error"]
+    assert report.verdict == "passed", (report.error, failed, errors, api.failures)
+    assert errors == []
+    assert peer.errors == [], peer.errors
