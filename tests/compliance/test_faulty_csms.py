@@ -134,3 +134,32 @@ def test_ocppemu_run_exits_0_against_a_well_behaved_csms(tmp_path: Path) -> None
         assert json.loads(report.read_text())["runs"][0]["findings"] == []
     finally:
         _stop_thread(loop, thread, csms)
+
+
+async def test_inspector_shows_findings_beside_their_frames(tmp_path: Path) -> None:
+    from ocppemu.widgets.message_inspector import MessageInspector
+
+    csms = await started("wrong-type")
+    try:
+        async with Workbench(f"sqlite:///{tmp_path / 'w.db'}", config=_config()) as wb:
+            await wb.create_station({"station_id": "F3", "csms_url": csms.url, "auto_start": True,
+                                     "simulation": {"compliance_checks": True}})
+
+            async def accepted() -> bool:
+                return (await wb.get_station("F3")).runtime.registration_status == "Accepted"
+
+            await wait_until(accepted)
+            await wb.send_message("F3", SendMessageRequest(action="Heartbeat", payload={}, timeout=1.5))
+            ins = MessageInspector(wb, max_rows=50, redraw_interval=0.05)
+            try:
+                await ins.tasks.idle()
+                answer = next(m for m in ins.feed if m.action == "Heartbeat" and m.message_type == "CallResult")
+                await ins._detail(answer)
+                assert "schema.response" in ins.detail.value and "4.2.2" in ins.detail.value
+                boot = next(m for m in ins.feed if m.action == "BootNotification")
+                await ins._detail(boot)
+                assert "ocppemu-finding" not in ins.detail.value
+            finally:
+                await ins.close()
+    finally:
+        await csms.stop()
