@@ -184,3 +184,11 @@ def test_check_frames_replays_a_recorded_sequence() -> None:
 def test_every_rule_has_references_for_both_families() -> None:
     for r in RULES.values():
         assert r.ref_16 and r.ref_2x and r.severity in ("error", "warning", "info")
+
+
+def test_every_rule_is_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "COMPLIANCE.md").read_text(encoding="utf-8")
+    for rule_id in RULES:
+        assert f"`{rule_id}`" in doc, rule_id
