@@ -103,18 +103,20 @@ class _Session:
 
 async def fuzz_csms(csms_url: str, version: Version, *, frames: int = 100, seed: int = 0,
                     station_id: str = "OCPPEMU-FUZZ", answer_timeout: float = 5.0,
-                    transport: TransportMaker | None = None,
+                    transport: TransportMaker | None = None, config: dict[str, Any] | None = None,
                     on_case: Callable[[FuzzCase, list[ComplianceFinding]], None] | None = None) -> FuzzReport:
     """Fuzz the CSMS at ``csms_url`` with ``frames`` cases from ``seed``; returns the report.
 
-    Raises :class:`~ocppemu.transport.base.TransportError` when the CSMS cannot be reached at all.
+    ``config`` (a station configuration document) lends its authentication and TLS settings to the fuzzer's
+    connection. Raises :class:`~ocppemu.transport.base.TransportError` when the CSMS cannot be reached at all.
     """
-    config = StationConfig.model_validate({"station_id": station_id, "csms_url": csms_url,
-                                           "protocol_version": version.value,
-                                           "simulation": {"ping_interval": None}})
+    doc: dict[str, Any] = {k: v for k, v in (config or {}).items() if k in ("csms_auth", "tls")}
+    doc.update({"station_id": station_id, "csms_url": csms_url, "protocol_version": version.value,
+                "simulation": {"ping_interval": None}})
+    config_model = StationConfig.model_validate(doc)
     make = transport or (lambda cfg: WebSocketTransport.from_config(cfg))
     report = FuzzReport(version.value, seed, generate(version, frames, seed))
-    session = _Session(config, make, answer_timeout)
+    session = _Session(config_model, make, answer_timeout)
     await session.open()
     try:
         for case in report.cases:

@@ -292,6 +292,9 @@ class ScenarioRun:
     def _plans(self) -> list[StationPlan]:
         return self.scenario.stations
 
+    async def _fuzz(self, ctx: S.StationContext, a: fmt.FuzzArgs) -> S.Outcome:
+        return await _fuzz_step(self, ctx, a)
+
     async def _wait(self, seconds: float) -> None:
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
@@ -373,6 +376,8 @@ class ScenarioRun:
             return await S.do_event(ctx, a, timeout)
         if isinstance(a, fmt.ExpectCallArgs):
             return await S.do_expect_call(ctx, a, timeout, api, self.prompter)
+        if isinstance(a, fmt.FuzzArgs):
+            return await self._fuzz(ctx, a)
         if isinstance(a, fmt.SendArgs | fmt.SendRawArgs):
             return await S.do_send(ctx, a, rt)
         if isinstance(a, fmt.HttpArgs):
@@ -384,6 +389,27 @@ class ScenarioRun:
         if isinstance(a, fmt.CheckArgs):
             return S.do_check(ctx, a)
         return S.Outcome.fail(f"step {step.kind} is not supported by this runner", "internal")
+
+
+async def _fuzz_step(run: ScenarioRun, ctx: S.StationContext, a: fmt.FuzzArgs) -> S.Outcome:
+    from ocppemu.compliance.fuzz_run import fuzz_csms
+    from ocppemu.ocpp.versions import Version
+    from ocppemu.transport.base import TransportError
+
+    config = (await run.wb.get_station(ctx.station_id, include_secrets=True)).config
+    seed = a.seed if a.seed is not None else run.seed or 0
+    try:
+        report = await fuzz_csms(config["csms_url"], Version(ctx.version), frames=a.frames, seed=seed,
+                                 station_id=f"{ctx.station_id}-FUZZ", answer_timeout=a.answer_timeout,
+                                 config=config)
+    except TransportError as exc:
+        return S.Outcome.fail(f"the fuzzer could not connect: {exc}", "fuzz.disconnected")
+    for f in report.findings:
+        run._on_finding(f)
+    errors = report.errors
+    summary = f"{len(report.cases)} frames (seed {seed}): {len(errors)} error finding(s), " \
+              f"{len(report.findings) - len(errors)} other"
+    return S.Outcome(not errors, summary, errors[0].rule if errors else None, errors[0].action if errors else None)
 
 
 def _count(steps: list[fmt.StepWrapper], plans: list[StationPlan], default_on: list[str] | None) -> int:
