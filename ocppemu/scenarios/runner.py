@@ -223,8 +223,8 @@ class ScenarioRun:
                                                            action=record.action or "?", rtt_ms=record.rtt_ms))
         self.report.meter_points.extend(meter_points_of(record))
 
-    def _on_finding(self, f: ComplianceFinding) -> None:
-        if f.station_id in self.ctx:
+    def _on_finding(self, f: ComplianceFinding, *, force: bool = False) -> None:
+        if force or f.station_id in self.ctx:
             self.report.findings.append(FindingOut(
                 station_id=f.station_id, timestamp=f.timestamp.timestamp(), severity=f.severity, rule=f.rule,
                 description=f.description, message_id=f.message_id, action=f.action, reference=f.reference))
@@ -404,8 +404,8 @@ async def _fuzz_step(run: ScenarioRun, ctx: S.StationContext, a: fmt.FuzzArgs) -
                                  config=config)
     except TransportError as exc:
         return S.Outcome.fail(f"the fuzzer could not connect: {exc}", "fuzz.disconnected")
-    for f in report.findings:
-        run._on_finding(f)
+    for f in report.findings:  # the fuzzer's connection is not one of the run's stations: taken as they are
+        run._on_finding(f, force=True)
     errors = report.errors
     summary = f"{len(report.cases)} frames (seed {seed}): {len(errors)} error finding(s), " \
               f"{len(report.findings) - len(errors)} other"

@@ -163,3 +163,19 @@ async def test_inspector_shows_findings_beside_their_frames(tmp_path: Path) -> N
                 await ins.close()
     finally:
         await csms.stop()
+
+
+async def test_fuzz_step_reports_the_fuzzer_findings(tmp_path: Path) -> None:
+    for fault, verdict in ((None, "passed"), ("lenient", "failed")):
+        csms = await started(fault)
+        try:
+            async with Workbench(f"sqlite:///{tmp_path / f'fz-{fault}.db'}", config=_config()) as wb:
+                report = await wb.run_scenario(FILES / "fuzz.yaml", csms_url=csms.url, ocpp="2.0.1")
+        finally:
+            await csms.stop()
+        assert report.verdict == verdict, [s.message for s in report.steps]
+        fuzz = next(s for s in report.steps if "frames (seed" in (s.message or ""))
+        assert "15 frames (seed 4)" in fuzz.message
+        if fault == "lenient":
+            assert any(f.rule == "fuzz.accepted-invalid" for f in report.findings)
+            assert csms.connections >= 2  # the station's own connection and the fuzzer's
