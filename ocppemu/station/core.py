@@ -11,10 +11,10 @@ never opens a socket and never raises because of what the CSMS sent.
 from __future__ import annotations
 
 import logging
+import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ocppemu.config.station import StationConfig
@@ -31,7 +31,9 @@ from ocppemu.ocpp.rpc import (
     PendingCall,
     RpcEndpoint,
 )
+from ocppemu.station.clock import StationClock, iso, parse_iso
 from ocppemu.station.offline_queue import OfflineQueue, QueuedMessage
+from ocppemu.station.randomness import station_rng
 from ocppemu.station.timers import Timers
 
 log = logging.getLogger(__name__)
@@ -70,16 +72,7 @@ class Sinks:
     meter: Callable[[list[MeterSample]], None] | None = None
 
 
-def iso(now: float) -> str:
-    """OCPP timestamp text (UTC, milliseconds, ``Z``)."""
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(now * 1000) % 1000:03d}Z"
-
-
-def parse_iso(text: str) -> float | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except (ValueError, AttributeError):
-        return None
+__all__ = ["ActionResult", "RuntimeRequest", "Sinks", "StationCore", "StationEvent", "iso", "parse_iso"]
 
 
 class StationCore:
@@ -89,8 +82,13 @@ class StationCore:
     ``on_result_<Action>`` / ``on_timer`` / ``prepare_queued``.
     """
 
-    def __init__(self, config: StationConfig, sinks: Sinks | None = None) -> None:
+    def __init__(self, config: StationConfig, sinks: Sinks | None = None, *,
+                 rng: random.Random | None = None) -> None:
         self.config = config
+        #: The station's clock: runtime time plus the offset the CSMS set (see :mod:`ocppemu.station.clock`).
+        self.clock = StationClock()
+        #: The station's only source of randomness (transaction ids, simulated behaviour).
+        self.rng = rng if rng is not None else station_rng(config.simulation.seed, config.station_id)
         self.station_id = config.station_id
         self.version = config.protocol_version
         self.sinks = sinks or Sinks()
@@ -102,14 +100,11 @@ class StationCore:
         self.registration: Registration = "None"
         self.heartbeat_interval = config.simulation.heartbeat_interval
         self.last_heartbeat: float | None = None
-        self.csms_time_offset = 0.0
         self.findings: deque[Finding] = deque(maxlen=MAX_FINDINGS)
         self.last_error: str | None = None
         self._requests: list[RuntimeRequest] = []
         self._tx_in_flight: QueuedMessage | None = None
         self._boot_reason: str = "PowerUp"
-        # The time of the input being handled, for callbacks that get no ``now`` (configuration listeners).
-        self._now_hint = 0.0
         self._result_handlers: dict[str, Callable[[PendingCall, dict[str, Any], float], None]] = {}
         self._call_handlers: dict[str, Callable[[Call, float], None]] = {}
         #: Set by a scenario run to answer some CSMS calls itself (returns True when it took the call).
@@ -148,8 +143,13 @@ class StationCore:
         self._requests.append(RuntimeRequest(kind, seconds, reason))
 
     def csms_now(self, now: float) -> float:
-        """The station clock, set from the CSMS's currentTime at boot (as a real charger does)."""
-        return now + self.csms_time_offset
+        """The station time (the CSMS's clock, set from its currentTime as a real charger does) at ``now``."""
+        return now + self.clock.offset
+
+    @property
+    def csms_time_offset(self) -> float:
+        """Seconds the CSMS's clock is ahead of the runtime's (the one offset of :attr:`clock`)."""
+        return self.clock.offset
 
     # -- connection life -----------------------------------------------------------------------------------------
 
@@ -180,13 +180,12 @@ class StationCore:
 
     def receive(self, text: str | bytes, now: float) -> None:
         """Handle one message from the CSMS."""
-        self._now_hint = now
         for event in self.rpc.receive(text, now):
             self._dispatch(event, now)
+        self.settle(now)
 
     def tick(self, now: float) -> None:
         """Fire the timers that are due and time out calls."""
-        self._now_hint = now
         for event in self.rpc.tick(now):
             self._dispatch(event, now)
         for name in self.timers.pop_due(now):
@@ -195,6 +194,7 @@ class StationCore:
             except Exception as exc:  # a bug in one timer must not kill the station
                 log.exception("station %s: timer %r failed", self.station_id, name)
                 self.last_error = f"internal error in timer {name!r}: {exc}"
+        self.settle(now)
 
     def _dispatch(self, event: Event, now: float) -> None:
         if isinstance(event, IncomingCall):
@@ -331,9 +331,7 @@ class StationCore:
     def result_BootNotification(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         status = payload.get("status", "Rejected")
         interval = int(payload.get("interval", 0) or 0)
-        current = parse_iso(str(payload.get("currentTime", "")))
-        if current is not None:
-            self.csms_time_offset = current - now
+        self.clock.set_from_csms(payload.get("currentTime"), now)
         self.registration = status
         self.emit("registration", now, status=status, interval=interval)
         if status == "Accepted":
@@ -349,9 +347,7 @@ class StationCore:
 
     def result_Heartbeat(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         self.last_heartbeat = now
-        current = parse_iso(str(payload.get("currentTime", "")))
-        if current is not None:
-            self.csms_time_offset = current - now
+        self.clock.set_from_csms(payload.get("currentTime"), now)
         self.emit("heartbeat", now)
 
     # -- hooks for versions ---------------------------------------------------------------------------------------
@@ -361,6 +357,9 @@ class StationCore:
 
     def on_registered(self, now: float) -> None:
         """Called when the CSMS accepted the boot."""
+
+    def settle(self, now: float) -> None:
+        """Called at the end of every input (a frame, a tick): apply what the input left pending."""
 
     def prepare_queued(self, entry: QueuedMessage) -> dict[str, Any] | None:
         return entry.payload

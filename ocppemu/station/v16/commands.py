@@ -8,13 +8,11 @@ triggered message, a firmware status sequence) is started after the answer, so t
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.station.authorization import list_update_from_v16
 from ocppemu.station.charging_limits import TIMER
-from ocppemu.station.core import parse_iso
 
 if TYPE_CHECKING:
     from ocppemu.station.v16.station import Station16
@@ -116,7 +114,10 @@ def on_call_GetConfiguration(self: Station16, call: Call, now: float) -> None:
     self.rpc.reply(call, dict(self.cfg.get_configuration(keys if keys else None)), now)
 
 def on_call_ChangeConfiguration(self: Station16, call: Call, now: float) -> None:
-    outcome = self.cfg.try_change(call.payload["key"], call.payload["value"])
+    key = call.payload["key"]
+    outcome = self.cfg.try_change(key, call.payload["value"])
+    if outcome.status == "Accepted":
+        self.configuration_changed(key, now)
     if outcome.reason:
         self.emit("configuration", now, key=call.payload["key"], status=outcome.status, reason=outcome.reason)
     self.rpc.reply(call, {"status": outcome.status}, now)
@@ -200,8 +201,8 @@ def on_call_ReserveNow(self: Station16, call: Call, now: float) -> None:
     if status != "Accepted":
         return
     conn.reservation = dict(p)
-    expiry = parse_iso(p["expiryDate"])
-    self.timers.set(("reservation", conn.id), (expiry - self.csms_time_offset) if expiry else now + 3600)
+    expiry = self.clock.local_of(p["expiryDate"])
+    self.timers.set(("reservation", conn.id), max(expiry, now + 0.001) if expiry is not None else now + 3600)
     self._set_status(conn, "Reserved", now)
 
 def on_call_CancelReservation(self: Station16, call: Call, now: float) -> None:
@@ -247,8 +248,8 @@ def on_call_GetCompositeSchedule(self: Station16, call: Call, now: float) -> Non
 
 def on_call_UpdateFirmware(self: Station16, call: Call, now: float) -> None:
     self.rpc.reply(call, {}, now)
-    start = parse_iso(call.payload["retrieveDate"])
-    at = max(now, (start - self.csms_time_offset) if start else now)
+    start = self.clock.local_of(call.payload["retrieveDate"])
+    at = max(now, start if start is not None else now)
     steps = [("FirmwareStatusNotification", {"status": s}) for s in _FIRMWARE_STEPS]
     _start_sequence(self, "firmware", steps, at, reboot_after=True)
 
@@ -260,7 +261,7 @@ def on_call_SignedUpdateFirmware(self: Station16, call: Call, now: float) -> Non
     _start_sequence(self, "firmware", steps, now, reboot_after=True)
 
 def on_call_GetDiagnostics(self: Station16, call: Call, now: float) -> None:
-    name = f"diagnostics-{self.station_id}-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    name = f"diagnostics-{self.station_id}-{self.clock.datetime(now):%Y%m%dT%H%M%S}.log"
     self.rpc.reply(call, {"fileName": name}, now)
     steps = [("DiagnosticsStatusNotification", {"status": s}) for s in ("Uploading", "Uploaded")]
     _start_sequence(self, "diagnostics", steps, now)

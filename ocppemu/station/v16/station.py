@@ -70,7 +70,6 @@ class Station16(StationCore):
                  registers_wh: dict[int, float] | None = None) -> None:
         super().__init__(config, sinks)
         self.cfg = ConfigurationStore.for_station(config)
-        self.cfg.add_listener(self._on_config_change)
         self.auth_cache = AuthorizationCache()
         self.local_list = LocalAuthList()
         registers = registers_wh or {}
@@ -112,8 +111,8 @@ class Station16(StationCore):
             if conn.tx is not None and not conn.tx.stopping:
                 self._schedule_sample(conn, now)
 
-    def _on_config_change(self, key: str, value: str) -> None:
-        now = self._now_hint
+    def configuration_changed(self, key: str, now: float) -> None:
+        """A configuration key took a new value at ``now`` (ChangeConfiguration accepted it)."""
         if key == "HeartbeatInterval":
             self.set_heartbeat_interval(self.cfg.get_int("HeartbeatInterval"), now)
         elif key == "MeterValueSampleInterval":
@@ -206,7 +205,7 @@ class Station16(StationCore):
         if conn.status in ("Faulted", "Unavailable"):
             return ActionResult.fail(f"connector {connector_id} is {conn.status}")
         flags = flags_from_values(self.cfg.get_bool)
-        decision = decide(IdToken(id_tag), online=self.online, flags=flags, now=datetime.now(UTC),
+        decision = decide(IdToken(id_tag), online=self.online, flags=flags, now=self.clock.datetime(now),
                           local_list=self.local_list, cache=self.auth_cache)
         if decision.outcome == "AskCsms":
             self.send_call("Authorize", {"idTag": id_tag}, now, tag=("authorize", connector_id, id_tag))
@@ -302,7 +301,7 @@ class Station16(StationCore):
         _, connector_id, id_tag = tag
         info = payload.get("idTagInfo", {})
         with contextlib.suppress(ValueError):
-            self.auth_cache.put(IdToken(id_tag), auth_from_16(info), datetime.now(UTC))
+            self.auth_cache.put(IdToken(id_tag), auth_from_16(info), self.clock.datetime(now))
         conn = self.connector(connector_id)
         status = info.get("status")
         self.emit("authorize", now, connector_id=connector_id, id_tag=id_tag, status=status)
@@ -353,7 +352,9 @@ class Station16(StationCore):
             conn.reservation = None
             self.timers.cancel(("reservation", conn.id))
         tx.record = TransactionRecord(self.station_id, local, conn.id, id_tag,
-                                      datetime.fromtimestamp(now, UTC), float(meter_start), self.version.value)
+                                      datetime.fromtimestamp(now, UTC), float(meter_start), self.version.value,
+                                      created_at=datetime.fromtimestamp(now, UTC),
+                                      updated_at=datetime.fromtimestamp(now, UTC))
         conn.tx = tx
         conn.authorized_tag = None
         self.transactions[local] = tx
@@ -462,7 +463,7 @@ class Station16(StationCore):
     def _schedule_aligned(self, now: float) -> None:
         interval = self.cfg.get_int("ClockAlignedDataInterval", 0)
         if interval > 0:
-            self.timers.set("aligned", (int(now // interval) + 1) * interval)
+            self.timers.set("aligned", self.clock.next_aligned(now, interval))
         else:
             self.timers.cancel("aligned")
 
@@ -494,7 +495,6 @@ class Station16(StationCore):
                           for v in values])
 
     def on_timer(self, name: Any, now: float) -> None:
-        self._now_hint = now
         if isinstance(name, tuple) and name[0] in ("sample", "conn_timeout", "reservation"):
             kind, cid = name
             conn = self.connectors.get(cid)

@@ -2,7 +2,7 @@
 
 Transactions (RequestStart/StopTransaction, GetTransactionStatus), availability (ChangeAvailability, Reset,
 UnlockConnector), TriggerMessage, authorization data (ClearCache, SendLocalList, GetLocalListVersion),
-reservations (ReserveNow, CancelReservation, ReservationStatusUpdate on expiry), DataTransfer, display messages,
+reservations (ReserveNow, CancelReservation, ReservationStatusUpdate on expiry), DataTransfer,
 CostUpdated, CustomerInformation and SetNetworkProfile.
 
 Each ``on_call_<Action>`` gets a schema-valid CALL (the RPC layer refused invalid ones) and answers through
@@ -21,7 +21,7 @@ from ocppemu.station.authorization import (
     from_id_token,
     list_update_from_v2,
 )
-from ocppemu.station.core import iso, parse_iso
+from ocppemu.station.core import iso
 from ocppemu.station.v201.evse import Evse201, Reservation201
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def on_call_ChangeAvailability(self: Station201, call: Call, now: float) -> None
     self.rpc.reply(call, {"status": "Accepted"}, now)
     if evse_id in (None, 0):
         self.station_operative = operative
-        self.dm.set_value("ChargingStation", "AvailabilityState", "Available" if operative else "Unavailable")
+        self.set_variable("ChargingStation", "AvailabilityState", "Available" if operative else "Unavailable", now)
     for e in targets:
         _set_operative(self, e, operative, connector_id if evse_id not in (None, 0) else None, now)
 
@@ -166,7 +166,7 @@ def on_transaction_ended(self: Station201, evse: Evse201, now: float) -> None:
                 e.active_tx is None for e in self.evses.values()):
             self.station_operative = False
             self.pending_station_inoperative = False
-            self.dm.set_value("ChargingStation", "AvailabilityState", "Unavailable")
+            self.set_variable("ChargingStation", "AvailabilityState", "Unavailable", now)
     if self.pending_reset is not None:
         _, reset_evse = self.pending_reset
         idle = all(e.active_tx is None for e in _targets(self, reset_evse))
@@ -303,7 +303,7 @@ def on_call_SendLocalList(self: Station201, call: Call, now: float) -> None:
     if status == "NotSupported":
         answer["statusInfo"] = _info("Disabled", "LocalAuthListCtrlr.Enabled is false")
     self.rpc.reply(call, answer, now)
-    self.dm.set_value("LocalAuthListCtrlr", "Entries", str(len(self.local_list)))
+    self.set_variable("LocalAuthListCtrlr", "Entries", str(len(self.local_list)), now)
 
 
 # -- reservations -------------------------------------------------------------------------------------------
@@ -347,8 +347,8 @@ def on_call_ReserveNow(self: Station201, call: Call, now: float) -> None:
     if existing is not None and existing is not evse:
         existing.reservation = None
         self.refresh_status(existing, now)
-    expiry = parse_iso(p["expiryDateTime"])
-    at = (expiry - self.csms_time_offset) if expiry is not None else now + 3600
+    expiry = self.clock.local_of(p["expiryDateTime"])
+    at = expiry if expiry is not None else now + 3600
     evse.reservation = Reservation201(rid, token, at, evse.id, group, p.get("connectorType"))
     self.timers.set(("reservation", rid), max(at, now + 0.001))
     self.emit("reservation", now, reservation_id=rid, status="Reserved", evse_id=evse.id)
@@ -391,50 +391,6 @@ def on_call_DataTransfer(self: Station201, call: Call, now: float) -> None:
         if "data" in p:
             answer["data"] = p["data"]
         self.rpc.reply(call, answer, now)
-
-
-def on_call_SetDisplayMessage(self: Station201, call: Call, now: float) -> None:
-    msg = call.payload["message"]
-    formats = self.dm.get_list("DisplayMessageCtrlr", "SupportedFormats")
-    priorities = self.dm.get_list("DisplayMessageCtrlr", "SupportedPriorities")
-    tid = msg.get("transactionId")
-    if not self.dm.get_bool("DisplayMessageCtrlr", "Enabled", True):
-        status = "Rejected"
-    elif msg["message"]["format"] not in formats:
-        status = "NotSupportedMessageFormat"
-    elif msg["priority"] not in priorities:
-        status = "NotSupportedPriority"
-    elif tid is not None and not any(e.active_tx is not None and e.active_tx.transaction_id == tid
-                                     for e in self.evses.values()):
-        status = "UnknownTransaction"
-    elif len(self.display_messages) >= 20 and msg["id"] not in self.display_messages:
-        status = "Rejected"
-    else:
-        status = "Accepted"
-    self.rpc.reply(call, {"status": status}, now)
-    if status == "Accepted":
-        self.display_messages[msg["id"]] = dict(msg)
-        self.dm.set_value("DisplayMessageCtrlr", "DisplayMessages", str(len(self.display_messages)))
-        self.emit("display_message", now, id=msg["id"], content=msg["message"]["content"])
-
-
-def on_call_GetDisplayMessages(self: Station201, call: Call, now: float) -> None:
-    p = call.payload
-    ids = set(p.get("id") or [])
-    found = [m for m in self.display_messages.values()
-             if (not ids or m["id"] in ids) and (p.get("priority") in (None, m["priority"]))
-             and (p.get("state") is None or m.get("state") == p["state"])]
-    self.rpc.reply(call, {"status": "Accepted" if found else "Unknown"}, now)
-    for i in range(0, len(found), 10):
-        chunk = found[i:i + 10]
-        self.send_online("NotifyDisplayMessages", {"requestId": p["requestId"], "tbc": i + 10 < len(found),
-                                                   "messageInfo": chunk}, now)
-
-
-def on_call_ClearDisplayMessage(self: Station201, call: Call, now: float) -> None:
-    found = self.display_messages.pop(call.payload["id"], None)
-    self.rpc.reply(call, {"status": "Accepted" if found is not None else "Unknown"}, now)
-    self.dm.set_value("DisplayMessageCtrlr", "DisplayMessages", str(len(self.display_messages)))
 
 
 def on_call_CostUpdated(self: Station201, call: Call, now: float) -> None:

@@ -12,7 +12,7 @@ the next registration when offline (if ``MonitoringCtrlr.OfflineQueuingSeverity`
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
@@ -28,19 +28,21 @@ _DYNAMIC = (("evse", "power"), ("clockctrlr", "datetime"))
 
 
 def utc(self: Station201, now: float) -> datetime:
-    return datetime.fromtimestamp(self.csms_now(now), UTC)
+    return self.clock.datetime(now)
 
 
 # -- variables ----------------------------------------------------------------------------------------------
 
 
 def on_call_GetVariables(self: Station201, call: Call, now: float) -> None:
+    self.refresh_clock_variable(now)
     self.rpc.reply(call, {"getVariableResult": self.dm.get_variables(call.payload["getVariableData"])}, now)
 
 
 def on_call_SetVariables(self: Station201, call: Call, now: float) -> None:
     results = self.dm.set_variables(call.payload["setVariableData"])
     self.rpc.reply(call, {"setVariableResult": results}, now)
+    self.dm_changed(now)
     if any(r["attributeStatus"] in ("Accepted", "RebootRequired") for r in results):
         self.emit("variables", now, changed=[f"{r['component']['name']}.{r['variable']['name']}"
                                              for r in results if r["attributeStatus"] == "Accepted"])
@@ -62,6 +64,7 @@ def _report_parts(self: Station201, items: list[JSON], request_id: int, now: flo
 
 
 def on_call_GetBaseReport(self: Station201, call: Call, now: float) -> None:
+    self.refresh_clock_variable(now)
     items = self.dm.base_report(call.payload["reportBase"])
     if not items:
         self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
@@ -71,6 +74,7 @@ def on_call_GetBaseReport(self: Station201, call: Call, now: float) -> None:
 
 
 def on_call_GetReport(self: Station201, call: Call, now: float) -> None:
+    self.refresh_clock_variable(now)
     p = call.payload
     items = self.dm.custom_report(p.get("componentVariable"), p.get("componentCriteria"))
     if not items:
@@ -86,16 +90,19 @@ def on_call_GetReport(self: Station201, call: Call, now: float) -> None:
 def on_call_SetVariableMonitoring(self: Station201, call: Call, now: float) -> None:
     results = self.monitoring.set_variable_monitoring(call.payload["setMonitoringData"], utc(self, now))
     self.rpc.reply(call, {"setMonitoringResult": results}, now)
+    self.dm_changed(now)
     schedule_monitors(self, now)
 
 
 def on_call_SetMonitoringBase(self: Station201, call: Call, now: float) -> None:
     self.rpc.reply(call, self.monitoring.set_monitoring_base(call.payload["monitoringBase"]), now)
+    self.dm_changed(now)
     schedule_monitors(self, now)
 
 
 def on_call_SetMonitoringLevel(self: Station201, call: Call, now: float) -> None:
     self.rpc.reply(call, self.monitoring.set_monitoring_level(call.payload["severity"]), now)
+    self.dm_changed(now)
 
 
 def on_call_ClearVariableMonitoring(self: Station201, call: Call, now: float) -> None:
@@ -151,6 +158,7 @@ def variable_changed(self: Station201, component: ComponentKey, variable: Variab
 
 def evaluate_dynamic(self: Station201, now: float) -> None:
     """Feed the live values that monitors watch (EVSE power, clock) to the monitoring, once per variable."""
+    self.refresh_clock_variable(now)
     watched: dict[tuple[Any, Any], tuple[ComponentKey, VariableKey]] = {}
     for m in self.monitoring.monitors:
         if (m.component.name.casefold(), m.variable.name.casefold()) in _DYNAMIC:
@@ -164,14 +172,14 @@ def evaluate_dynamic(self: Station201, now: float) -> None:
     notify_events(self, events, now)
 
 
-def mirror_availability(self: Station201, evse: Evse201, connector_id: int, status: str) -> None:
+def mirror_availability(self: Station201, evse: Evse201, connector_id: int, status: str, now: float) -> None:
     """Keep the AvailabilityState variables of the connector and its EVSE equal to the live status."""
     try:
-        self.dm.set_value("Connector", "AvailabilityState", status, evse=evse.id, connector=connector_id)
+        self.set_variable("Connector", "AvailabilityState", status, now, evse=evse.id, connector=connector_id)
         statuses = [c.status for c in evse.connectors.values()]
         overall = next((s for s in ("Occupied", "Reserved", "Available", "Faulted") if s in statuses),
                        "Unavailable")
-        self.dm.set_value("EVSE", "AvailabilityState", overall, evse=evse.id)
+        self.set_variable("EVSE", "AvailabilityState", overall, now, evse=evse.id)
     except LookupError:
         pass  # a topology without those components: nothing to mirror
 
@@ -189,7 +197,7 @@ def schedule_monitors(self: Station201, now: float) -> None:
     if due is None:
         self.timers.cancel("monitor_periodic")
     else:
-        self.timers.set("monitor_periodic", due.timestamp() - self.csms_time_offset)
+        self.timers.set("monitor_periodic", self.clock.local(due.timestamp()))
 
 
 def on_timer(self: Station201, name: Any, now: float) -> bool:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from ocppemu.ocpp.framing import Call
 from ocppemu.ocpp.rpc import PendingCall
 from ocppemu.station.certificates import certificate_hash_data, first_certificate, key_pem, make_csr, make_key
-from ocppemu.station.core import iso, parse_iso
+from ocppemu.station.core import iso
 
 if TYPE_CHECKING:
     from ocppemu.station.v201.station import Station201
@@ -81,9 +81,9 @@ def on_call_UpdateFirmware(self: Station201, call: Call, now: float) -> None:
     self.rpc.reply(call, {"status": "AcceptedCanceled" if busy else "Accepted"}, now)
     self.firmware_request_id = p["requestId"]
     location = str(fw["location"])
-    start = parse_iso(fw["retrieveDateTime"])
-    at = max(now, (start - self.csms_time_offset) if start is not None else now)
-    install_at = parse_iso(fw["installDateTime"]) if fw.get("installDateTime") else None
+    start = self.clock.local_of(fw["retrieveDateTime"])
+    at = max(now, start if start is not None else now)
+    install_at = self.clock.local_of(fw["installDateTime"]) if fw.get("installDateTime") else None
     steps: list[tuple[str, dict[str, Any]]] = [("Downloading", {})]
     if "://" not in location:
         steps.append(("DownloadFailed", {}))
@@ -91,8 +91,8 @@ def on_call_UpdateFirmware(self: Station201, call: Call, now: float) -> None:
         steps.append(("Downloaded", {}))
         if fw.get("signature"):
             steps.append(("SignatureVerified", {}))
-        if install_at is not None and install_at - self.csms_time_offset > at + 2 * STEP_SECONDS:
-            steps.append(("InstallScheduled", {"until": install_at - self.csms_time_offset}))
+        if install_at is not None and install_at > at + 2 * STEP_SECONDS:
+            steps.append(("InstallScheduled", {"until": install_at}))
         name = location.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0] or "1.0.0"
         steps += [("Installing", {"version": name[:50]}), ("InstallRebooting", {}), ("__reboot__", {})]
     self.sequences["firmware"] = steps
@@ -264,7 +264,7 @@ def on_call_CertificateSigned(self: Station201, call: Call, now: float) -> None:
     self.rpc.reply(call, {"status": "Accepted"}, now)
     self.csr_keys.remove(key)
     self.certificates[kind] = {"pem": chain, "key": key, "type": kind}
-    _count_certificates(self)
+    _count_certificates(self, now)
     self.emit("certificate", now, installed=kind, serial=format(cert.serial_number, "x"))
 
 
@@ -274,8 +274,8 @@ def client_certificate(self: Station201) -> tuple[str, str] | None:
     return None if entry is None else (entry["pem"], entry["key"])
 
 
-def _count_certificates(self: Station201) -> None:
-    self.dm.set_value("SecurityCtrlr", "CertificateEntries", str(len(self.certificates)))
+def _count_certificates(self: Station201, now: float) -> None:
+    self.set_variable("SecurityCtrlr", "CertificateEntries", str(len(self.certificates)), now)
 
 
 def on_call_InstallCertificate(self: Station201, call: Call, now: float) -> None:
@@ -287,7 +287,7 @@ def on_call_InstallCertificate(self: Station201, call: Call, now: float) -> None
                                                                    "additionalInfo": str(exc)[:512]}}, now)
         return
     self.certificates[hashes["serialNumber"]] = {"pem": pem, "type": call.payload["certificateType"]}
-    _count_certificates(self)
+    _count_certificates(self, now)
     self.rpc.reply(call, {"status": "Accepted"}, now)
 
 
@@ -323,7 +323,7 @@ def on_call_DeleteCertificate(self: Station201, call: Call, now: float) -> None:
             self.rpc.reply(call, {"status": "Failed", "statusInfo": {"reasonCode": "InUse"}}, now)
             return
         del self.certificates[key]
-        _count_certificates(self)
+        _count_certificates(self, now)
         self.rpc.reply(call, {"status": "Accepted"}, now)
         return
     self.rpc.reply(call, {"status": "NotFound"}, now)

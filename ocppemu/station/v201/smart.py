@@ -24,7 +24,7 @@ def _tx(self: Station201, evse_id: int) -> tuple[str | None, datetime | None]:
     tx = None if evse is None else evse.active_tx
     if tx is None:
         return None, None
-    return tx.transaction_id, datetime.fromtimestamp(self.csms_now(tx.started_at), UTC)
+    return tx.transaction_id, self.clock.datetime(tx.started_at)
 
 
 def install(self: Station201, evse_id: int, profile: dict[str, Any], now: float, *,
@@ -33,9 +33,10 @@ def install(self: Station201, evse_id: int, profile: dict[str, Any], now: float,
     if not self.dm.get_bool("SmartChargingCtrlr", "Enabled", True):
         return "Rejected", "SmartChargingCtrlr.Enabled is false"
     tid, _ = _tx(self, evse_id)
-    result = self.profiles.install(evse_id, profile, now=datetime.fromtimestamp(self.csms_now(now), UTC),
+    result = self.profiles.install(evse_id, profile, now=self.clock.datetime(now),
                                    active_transaction_id=tid, remote_start=remote_start)
-    self.dm.set_value("SmartChargingCtrlr", "Entries", str(len(self.profiles)), variable_instance="ChargingProfiles")
+    self.set_variable("SmartChargingCtrlr", "Entries", str(len(self.profiles)), now,
+                      variable_instance="ChargingProfiles")
     self.emit("charging_profile", now, evse_id=evse_id, id=profile.get("id"), status=result.status,
               reason=result.reason)
     apply_limits(self, now)
@@ -76,7 +77,8 @@ def on_call_ClearChargingProfile(self: Station201, call: Call, now: float) -> No
         cleared = self.profiles.clear(profile_id=p.get("chargingProfileId"), connector_id=crit.get("evseId"),
                                       purpose=crit.get("chargingProfilePurpose"), stack_level=crit.get("stackLevel"))
     self.rpc.reply(call, {"status": "Accepted" if cleared else "Unknown"}, now)
-    self.dm.set_value("SmartChargingCtrlr", "Entries", str(len(self.profiles)), variable_instance="ChargingProfiles")
+    self.set_variable("SmartChargingCtrlr", "Entries", str(len(self.profiles)), now,
+                      variable_instance="ChargingProfiles")
     apply_limits(self, now)
 
 
@@ -109,12 +111,12 @@ def _targets(self: Station201) -> list[LimitTarget]:
 
 def apply_limits(self: Station201, now: float) -> None:
     """Set each EVSE meter's limit from the composite now; arm a timer for the next change."""
-    charging_limits.apply_limits(self.profiles, _targets(self), now, self.csms_time_offset, self.timers)
+    charging_limits.apply_limits(self.profiles, _targets(self), now, self.clock, self.timers)
 
 
 def on_timer(self: Station201, name: Any, now: float) -> bool:
     if name == charging_limits.TIMER:
-        charging_limits.on_limits_timer(self.profiles, _targets(self), now, self.csms_time_offset, self.timers)
+        charging_limits.on_limits_timer(self.profiles, _targets(self), now, self.clock, self.timers)
         return True
     return False
 

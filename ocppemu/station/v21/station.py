@@ -111,7 +111,7 @@ class Station21(Station201):
         if evse is None or evse.tx is None or evse.tx.transaction_id != tid:
             return
         if payload["eventType"] == "Started" and tid not in self.tx_tariffs:
-            default = self.tariffs.for_evse(evse.id)
+            default = self.tariffs.for_evse(evse.id, self.clock.station(now))
             if default is not None:
                 self.tx_tariffs[tid] = default
         tariff = self.tx_tariffs.get(tid)
@@ -152,7 +152,6 @@ class Station21(Station201):
         self.priority_charging.pop(evse.id, None)
 
     def on_timer(self, name: Any, now: float) -> None:
-        self._now_hint = now
         for module in _MODULES:
             if module.on_timer(self, name, now):
                 return

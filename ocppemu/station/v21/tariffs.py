@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
+from ocppemu.station.clock import parse_iso
 
 if TYPE_CHECKING:
     from ocppemu.station.v21.station import Station21
@@ -54,9 +55,14 @@ class TariffTable:
         self.defaults[evse_id] = dict(tariff)
         return "Accepted"
 
-    def for_evse(self, evse_id: int) -> JSON | None:
-        """The default tariff that applies to ``evse_id`` (its own, else the station-wide one)."""
-        return self.defaults.get(evse_id) or self.defaults.get(0)
+    def for_evse(self, evse_id: int, at: float | None = None) -> JSON | None:
+        """The default tariff that applies to ``evse_id`` at station time ``at`` (its own, else the station-wide
+        one); a tariff whose ``validFrom`` is still ahead of ``at`` does not apply yet."""
+        for where in (evse_id, 0):
+            tariff = self.defaults.get(where)
+            if tariff is not None and (at is None or _valid_from(tariff) <= at):
+                return tariff
+        return None
 
     def assignments(self, evse_id: int) -> list[JSON]:
         """``TariffAssignmentType`` items for GetTariffs: every tariff (``evse_id`` 0) or those of one EVSE."""
@@ -85,6 +91,11 @@ class TariffTable:
             done = {r["tariffId"] for r in results}
             results += [{"tariffId": t, "status": "NoTariff"} for t in sorted(wanted - done)]
         return results or [{"status": "NoTariff"}]
+
+
+def _valid_from(tariff: JSON) -> float:
+    start = parse_iso(tariff["validFrom"]) if isinstance(tariff.get("validFrom"), str) else None
+    return float("-inf") if start is None else start
 
 
 def _price(element: JSON, key: str) -> float:
