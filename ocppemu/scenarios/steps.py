@@ -262,7 +262,7 @@ async def do_connect(ctx: StationContext, args: fmt.ConnectArgs, timeout: float)
 async def do_boot(ctx: StationContext, args: fmt.BootArgs, timeout: float) -> Outcome:
     expect = args.expect or ["Accepted"]
     core = ctx.core
-    ok = await ctx.until(lambda: core.registration in expect, timeout)
+    ok = await ctx.until(lambda: core.is_connected and core.registration in expect, timeout)
     last = next((f for f in reversed(ctx.frames) if f.direction == "received" and f.action == "BootNotification"
                  and f.message_type != "Call"), None)
     if not ok:
