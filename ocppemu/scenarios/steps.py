@@ -138,9 +138,10 @@ class StationContext:
                                                "Accepted" if answer.respond == "accept" else "Rejected"),
                            now, validate_payload=False)
         elif answer.respond == "default":
+            # the station's own answer, later: hand the call to its handler as if it had just arrived
             core.call_interceptor = None
             try:
-                core.receive(json.dumps([2, call.message_id, call.action, call.payload]), now)
+                core._on_incoming_call(call, now)
             finally:
                 core.call_interceptor = self.intercept
         runtime.flush()
