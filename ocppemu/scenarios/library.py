@@ -1,7 +1,8 @@
 """The predefined scenario library: where its files are, what they hold, and resolving a name to a file.
 
 The library is the ``scenarios/`` folder of the source tree (shipped in the wheel as ``ocppemu/_scenarios``);
-``OCPPEMU_SCENARIOS`` (a path list) adds folders in front of it. A scenario is named by its ``name`` field or its
+``OCPPEMU_SCENARIOS`` (a path list) adds folders in front of it; the examples beside this module (the charging
+sessions the dashboard offers) come last. A scenario is named by its ``name`` field or its
 file name without ``.yaml``.
 """
 
@@ -18,7 +19,7 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 
 def library_dirs() -> list[Path]:
     extra = [Path(p) for p in os.environ.get("OCPPEMU_SCENARIOS", "").split(os.pathsep) if p]
-    return [*extra, _PACKAGE / "_scenarios", _PACKAGE.parent / "scenarios"]
+    return [*extra, _PACKAGE / "_scenarios", _PACKAGE.parent / "scenarios", Path(__file__).with_name("examples")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +54,22 @@ def entries() -> list[LibraryEntry]:
     return out
 
 
+def find(name: str) -> Path | None:
+    """The library file of the scenario called ``name`` (never a path given by the caller)."""
+    for d in library_dirs():
+        for candidate in (d / f"{name}.yaml", d / f"{name}.yml"):
+            if candidate.is_file():
+                return candidate
+    for e in entries():
+        if e.name == name:
+            return e.path
+    return None
+
+
 def resolve(name_or_path: str) -> Path:
     """The file ``name_or_path`` names: an existing path, else a library scenario of that name (the path as given
     when none matches, so that loading it reports the missing file)."""
     p = Path(name_or_path)
     if p.exists() or p.suffix in (".yaml", ".yml", ".json") or os.sep in name_or_path:
         return p
-    for d in library_dirs():
-        for candidate in (d / f"{name_or_path}.yaml", d / f"{name_or_path}.yml"):
-            if candidate.is_file():
-                return candidate
-    for e in entries():
-        if e.name == name_or_path:
-            return e.path
-    return p
+    return find(name_or_path) or p

@@ -66,6 +66,15 @@ class ScenarioRun:
         self._created: list[str] = []
         self._records: list[FrameRecord] = []
         self._unsubscribe: list[Callable[[], None]] = []
+        self._doc_id: str | None = None
+
+    async def prepare(self) -> str:
+        """Store the run's record (its id becomes :attr:`run_id` when the store gives one); returns the id."""
+        if self.store and self._doc_id is None:
+            self._doc_id = await self._save(None)
+            if self._doc_id:
+                self.run_id = self.report.run_id = self._doc_id
+        return self.run_id
 
     # -- control -----------------------------------------------------------------------------------------------
 
@@ -109,10 +118,8 @@ class ScenarioRun:
         r = self.report
         r.state, r.started_at = "running", time.time()
         self._changed(None)
-        run_doc_id: str | None = None
         try:
-            if self.store:
-                run_doc_id = await self._save(None)
+            await self.prepare()
             await self._setup()
             steps_task = asyncio.ensure_future(self._steps(self.scenario.model.steps, ("steps",), "", None))
             stop_wait = asyncio.ensure_future(self._stop.wait())
@@ -145,7 +152,7 @@ class ScenarioRun:
             self._changed(None)
             if self.store:
                 with contextlib.suppress(Exception):
-                    await self._save(run_doc_id)
+                    await self._save(self._doc_id)
         return r
 
     async def _save(self, doc_id: str | None) -> str | None:

@@ -138,9 +138,10 @@ class StationContext:
                                                "Accepted" if answer.respond == "accept" else "Rejected"),
                            now, validate_payload=False)
         elif answer.respond == "default":
+            # the station's own answer, later: hand the call to its handler as if it had just arrived
             core.call_interceptor = None
             try:
-                core.receive(json.dumps([2, call.message_id, call.action, call.payload]), now)
+                core._on_incoming_call(call, now)
             finally:
                 core.call_interceptor = self.intercept
         runtime.flush()
@@ -262,7 +263,7 @@ async def do_connect(ctx: StationContext, args: fmt.ConnectArgs, timeout: float)
 async def do_boot(ctx: StationContext, args: fmt.BootArgs, timeout: float) -> Outcome:
     expect = args.expect or ["Accepted"]
     core = ctx.core
-    ok = await ctx.until(lambda: core.registration in expect, timeout)
+    ok = await ctx.until(lambda: core.is_connected and core.registration in expect, timeout)
     last = next((f for f in reversed(ctx.frames) if f.direction == "received" and f.action == "BootNotification"
                  and f.message_type != "Call"), None)
     if not ok:

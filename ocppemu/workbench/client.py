@@ -79,6 +79,12 @@ class RemoteWorkbench:
             h["Authorization"] = f"Bearer {self.token}"
         return h
 
+    async def api(self, method: str, path: str, model: type[M], body: Any = None,
+                  query: dict[str, Any] | None = None) -> M:
+        """Call any route of the daemon (``path`` from ``/api``) and parse its answer as ``model``; errors are the
+        :class:`WorkbenchError` subclasses. For clients of routes this class has no method for (scenario runs)."""
+        return await self._call(method, path, model, body, query)
+
     async def _call(self, method: str, path: str, model: type[M], body: Any = None,
                     query: dict[str, Any] | None = None) -> M:
         payload: bytes | None = None

@@ -80,15 +80,24 @@ async def test_a_refused_tag_fails_the_step_and_skips_the_rest(tmp_path: Path, p
     assert report.verdict == "failed" and report.exit_code() == 1
 
 
-async def test_stopping_a_run_ends_the_transactions_it_started(tmp_path: Path, peer_csms: PeerFactory) -> None:
-    peer = await peer_csms(versions=("2.0.1",))
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_stopping_a_run_ends_the_transactions_it_started(tmp_path: Path, peer_csms: PeerFactory,
+                                                              version: str) -> None:
+    peer = await peer_csms(versions=(version,))
     async with Workbench(f"sqlite:///{tmp_path / 'w.db'}", config=CONFIG) as wb:
-        scenario = load(FILES / "long-session.yaml", ocpp="2.0.1", csms_url=peer.url)
+        scenario = load(FILES / "long-session.yaml", ocpp=version, csms_url=peer.url)
         run = ScenarioRun(wb, scenario)
         events: list[str] = []
         run.listeners.append(lambda r, s: events.append(r.state))
         task = run.start()
-        await peer.wait_for("L-1", "TransactionEvent", where=lambda m: m.payload["eventType"] == "Started")
+        if version == "1.6":
+            await peer.wait_for("L-1", "StartTransaction")
+        else:
+            await peer.wait_for("L-1", "TransactionEvent", where=lambda m: m.payload["eventType"] == "Started")
+        for _ in range(200):
+            if any(s.kind == "charge" and s.status == "running" for s in run.report.steps):
+                break
+            await asyncio.sleep(0.05)
         run.pause()
         assert run.report.state == "paused"
         run.resume()
@@ -97,6 +106,9 @@ async def test_stopping_a_run_ends_the_transactions_it_started(tmp_path: Path, p
         assert report.verdict == "stopped" and report.exit_code() == 1
         assert [s.status for s in report.steps][-1] == "stopped"
         assert "paused" in events and events[-1] == "finished"
-        ended = await peer.wait_for("L-1", "TransactionEvent", where=lambda m: m.payload["eventType"] == "Ended")
-        assert ended[0].payload["transactionInfo"]["stoppedReason"] in ("Other", "Local")
+        if version == "1.6":
+            assert (await peer.wait_for("L-1", "StopTransaction"))[0].payload["reason"] == "Other"
+        else:
+            ended = await peer.wait_for("L-1", "TransactionEvent", where=lambda m: m.payload["eventType"] == "Ended")
+            assert ended[0].payload["transactionInfo"]["stoppedReason"] == "Other"
     assert peer.errors == []
