@@ -61,3 +61,32 @@ async def test_library_scenario_passes_against_the_independent_csms(tmp_path: Pa
     assert errors == []
     if path.stem != "csms-robustness":  # there the station sends bad frames on purpose
         assert peer.errors == [], peer.errors
+
+
+def _rate(points: list[tuple[float, float]]) -> float:
+    (t0, w0), (t1, w1) = points[0], points[-1]
+    return (w1 - w0) / (t1 - t0)
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_smart_charging_limit_shows_in_the_meter(tmp_path: Path, version: str) -> None:
+    path = next(p for p in LIBRARY if p.stem == "smart-charging-limit")
+    peer = await PeerCsms(versions=VERSIONS).start()
+    api = await TriggerApi(peer).start()
+    config = AppConfig.model_validate({"application": {"batch_insert_interval": 0.05}})
+    try:
+        async with Workbench(f"sqlite:///{tmp_path / 'w.db'}", config=config) as wb:
+            report = await wb.run_scenario(path, csms_url=peer.url, ocpp=version, response_timeout=10,
+                                           env={"OCPPEMU_CSMS_TRIGGER": api.url})
+    finally:
+        await api.stop()
+        await peer.stop()
+    assert report.verdict == "passed"
+    limit = next(s for s in report.steps if s.title == "limit mid-session" and s.status == "passed")
+    charges = [s for s in report.steps if s.kind == "charge"]
+    assert limit.started_at is not None and charges[1].started_at is not None
+    points = sorted((p.t, p.wh) for p in report.meter_points if p.connector == 1)
+    before = [p for p in points if charges[0].started_at <= p[0] <= limit.started_at]  # type: ignore[operator]
+    after = [p for p in points if p[0] >= charges[1].started_at + 1]
+    assert len(before) >= 2 and len(after) >= 2, points
+    assert _rate(after) < 0.8 * _rate(before), (before, after)
