@@ -87,6 +87,7 @@ async def test_smart_charging_limit_shows_in_the_meter(tmp_path: Path, version: 
     assert limit.started_at is not None and charges[1].started_at is not None
     points = sorted((p.t, p.wh) for p in report.meter_points if p.connector == 1)
     before = [p for p in points if charges[0].started_at <= p[0] <= limit.started_at]  # type: ignore[operator]
-    after = [p for p in points if p[0] >= charges[1].started_at + 1]
-    assert len(before) >= 2 and len(after) >= 2, points
+    end = charges[1].started_at + (charges[1].duration_s or 0)
+    after = [p for p in points if charges[1].started_at + 1 <= p[0] <= end]
+    assert len(before) >= 2 and len(after) >= 4, points
     assert _rate(after) < 0.8 * _rate(before), (before, after)

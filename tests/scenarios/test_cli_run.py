@@ -44,8 +44,12 @@ def test_check_and_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert "2 scenario file(s) OK" in capsys.readouterr().out
     assert main(["run", "--list"]) == 0
     out = capsys.readouterr().out
+    from ocppemu.scenarios.library import entries
+
     library = sorted((ROOT / "scenarios").glob("**/*.yaml"))
-    assert len(out.strip().splitlines()) == max(1, len(library))
+    listed = out.strip().splitlines()
+    assert len(listed) == max(1, len(entries())) >= len(library)
+    assert {p.stem for p in library} <= {line.split()[0] for line in listed}
 
 
 async def _cli(*args: str) -> tuple[int, str]:
