@@ -94,10 +94,8 @@ class ScenarioRun:
         """End the run: the current steps are cancelled, what the run started is ended (see the module doc)."""
         if self.report.state in ("running", "paused", "ready"):
             self.report.state = "stopping"
-            self._stop.set()
+            self._stop.set()  # the main task cancels the steps and ends what they started
             self._go.set()
-            if self._task is not None:
-                self._task.cancel()
             self._changed(None)
 
     def start(self) -> asyncio.Task[RunReport]:

@@ -79,6 +79,9 @@ class ScenarioRunner(w.VBox):
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
         self.history = w.Dropdown(description="Runs", options=[])
         self.open_button = w.Button(description="Open", icon="folder-open")
+        self.description = w.HTML()
+        self.description.add_class("ocppemu-scenario-description")
+        self.library: dict[str, str] = {}
         self.board = w.HTML()
         self.board.add_class("ocppemu-flow-board")
         self.run_button.on_click(lambda _b: self.start())
@@ -86,7 +89,8 @@ class ScenarioRunner(w.VBox):
         self.resume_button.on_click(lambda _b: self._control("resume"))
         self.stop_button.on_click(lambda _b: self._control("stop"))
         self.open_button.on_click(lambda _b: self.show_run(self.history.value))
-        super().__init__([w.HTML("<h3>Scenarios</h3>"), self.scenario, self.text,
+        self.scenario.observe(lambda _c: self._describe(), "value")
+        super().__init__([w.HTML("<h3>Scenarios</h3>"), self.scenario, self.description, self.text,
                           w.HBox([self.ocpp, self.count, self.csms]),
                           w.HBox([self.run_button, self.pause_button, self.resume_button, self.stop_button]),
                           self.tasks.status, self.board, w.HBox([self.history, self.open_button])])
@@ -97,11 +101,27 @@ class ScenarioRunner(w.VBox):
         """Reload the predefined scenarios and the list of runs."""
         async def load() -> None:
             lib = await self.runs.library()
-            self.scenario.options = [FROM_TEXT, *[s.name for s in lib.scenarios if s.problem is None]]
+            usable = [s for s in lib.scenarios if s.problem is None]
+            self.library = {s.name: (f"<b>{render.esc(s.name)}</b>: <i>{render.esc(s.description)}</i> "
+                                     f"<small>OCPP {render.esc(', '.join(s.versions))}"
+                                     + (f"; OCA {render.esc(' '.join(s.oca))}" if s.oca else "") + "</small>")
+                            for s in usable}
+            current = self.scenario.value
+            self.scenario.options = [FROM_TEXT, *self.library]
+            if current == FROM_TEXT and not self.text.value.strip() and self.library:
+                self.scenario.value = "charging-session" if "charging-session" in self.library else next(
+                    iter(self.library))
+            elif current in self.scenario.options:
+                self.scenario.value = current
+            self._describe()
             runs = await self.runs.list()
             self.history.options = [(f"{r.scenario} {r.verdict or r.state} {r.run_id}", r.run_id) for r in runs.runs]
 
         self.tasks.spawn(load(), "scenarios")
+
+    def _describe(self) -> None:
+        v = self.scenario.value
+        self.description.value = self.library.get(v, "") if v != FROM_TEXT else "<i>the scenario file below</i>"
 
     def start(self) -> None:
         """Start the chosen scenario (in the background) and follow it."""

@@ -26,7 +26,8 @@ steps:
 async def test_a_charging_session_runs_on_two_stations_with_live_step_status(wb: WorkbenchAPI) -> None:
     r = ScenarioRunner(wb, poll_interval=0.05)
     await r.tasks.idle()
-    assert "charging-session" in r.scenario.options
+    assert "charging-session" in r.scenario.options and r.scenario.value == "charging-session"
+    assert "Plug in, authorize, charge, stop, unplug" in r.description.value
     r.scenario.value = FROM_TEXT
     r.text.value = SESSION % 1
     r.run_button.click()
