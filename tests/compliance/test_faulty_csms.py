@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ocppemu.config.app import AppConfig
+from ocppemu.scenarios import run_scenario
 from ocppemu.workbench import Workbench
 from ocppemu.workbench.interface import SendMessageRequest
 from tests.peers.faulty_csms import started, wait_until
@@ -170,7 +171,7 @@ async def test_fuzz_step_reports_the_fuzzer_findings(tmp_path: Path) -> None:
         csms = await started(fault)
         try:
             async with Workbench(f"sqlite:///{tmp_path / f'fz-{fault}.db'}", config=_config()) as wb:
-                report = await wb.run_scenario(FILES / "fuzz.yaml", csms_url=csms.url, ocpp="2.0.1")
+                report = await run_scenario(wb, FILES / "fuzz.yaml", csms_url=csms.url, ocpp="2.0.1")
         finally:
             await csms.stop()
         assert report.verdict == verdict, [s.message for s in report.steps]

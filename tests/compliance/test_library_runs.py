@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ocppemu.config.app import AppConfig
+from ocppemu.scenarios import run_scenario
 from ocppemu.workbench import Workbench
 from tests.peers.ocpp_csms import VERSIONS, PeerCsms
 from tests.peers.trigger_api import TriggerApi
@@ -49,7 +50,7 @@ async def test_library_scenario_passes_against_the_independent_csms(tmp_path: Pa
     config = AppConfig.model_validate({"application": {"batch_insert_interval": 0.05}})
     try:
         async with Workbench(f"sqlite:///{tmp_path / 'w.db'}", config=config) as wb:
-            report = await wb.run_scenario(path, csms_url=peer.url, ocpp=version, response_timeout=10,
+            report = await run_scenario(wb, path, csms_url=peer.url, ocpp=version, response_timeout=10,
                                            env={"OCPPEMU_CSMS_TRIGGER": api.url})
     finally:
         await api.stop()
@@ -76,7 +77,7 @@ async def test_smart_charging_limit_shows_in_the_meter(tmp_path: Path, version: 
     config = AppConfig.model_validate({"application": {"batch_insert_interval": 0.05}})
     try:
         async with Workbench(f"sqlite:///{tmp_path / 'w.db'}", config=config) as wb:
-            report = await wb.run_scenario(path, csms_url=peer.url, ocpp=version, response_timeout=10,
+            report = await run_scenario(wb, path, csms_url=peer.url, ocpp=version, response_timeout=10,
                                            env={"OCPPEMU_CSMS_TRIGGER": api.url})
     finally:
         await api.stop()

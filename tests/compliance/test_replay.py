@@ -13,6 +13,7 @@ import yaml
 
 from ocppemu.compliance.replay import LogError, read_jsonl, scenario_from_frames, to_yaml
 from ocppemu.config.app import AppConfig
+from ocppemu.scenarios import run_scenario
 from ocppemu.scenarios.loader import loads
 from ocppemu.store.base import MessageFilter
 from ocppemu.workbench import Workbench
@@ -52,7 +53,7 @@ async def _frames(db: Path) -> list[dict[str, object]]:
 
 async def _replay(tmp_path: Path, scenario: Path, peer: PeerCsms, version: str) -> str:
     async with Workbench(f"sqlite:///{tmp_path / 'replay.db'}", config=_config()) as wb:
-        report = await wb.run_scenario(scenario, csms_url=peer.url, ocpp=version, response_timeout=10)
+        report = await run_scenario(wb, scenario, csms_url=peer.url, ocpp=version, response_timeout=10)
     return report.verdict
 
 
