@@ -208,14 +208,6 @@ class Workbench(HistoryMixin):
         st = self._get(station_id)
         return st.core, st.runtime
 
-    async def run_scenario(self, scenario: Any, **options: Any) -> Any:
-        """Run a scenario (a path, a library name or a loaded :class:`~ocppemu.scenarios.loader.Scenario`) on this
-        workbench and return its :class:`~ocppemu.scenarios.results.RunReport`; see
-        :func:`ocppemu.scenarios.runner.run_scenario` for the options. Raises ``ScenarioError`` for a bad file."""
-        from ocppemu.scenarios.runner import run_scenario
-
-        return await run_scenario(self, scenario, **options)
-
     def _get(self, station_id: str) -> _Station:
         st = self._stations.get(station_id)
         if st is None:
