@@ -113,7 +113,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, Position], dict[Loc
 
     Raises :class:`ScenarioError` for a syntax error or a duplicate key.
     """
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise ScenarioError([Problem(file, 0, 0, f"the file holds a character YAML does not allow: {exc.reason} "
+                                     f"(at character {exc.position})")]) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -124,6 +128,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, Position], dict[Loc
         if 0 < line <= len(lines) and "${" in lines[line - 1]:
             reason += " (inside [ ] or { }, quote a value that holds ${...}: \"CP-${index}\")"
         raise ScenarioError([Problem(file, line, col, f"YAML syntax error: {reason}")]) from None
+    except yaml.reader.ReaderError as exc:
+        raise ScenarioError([Problem(file, 0, 0, f"the file holds a character YAML does not allow: {exc.reason} "
+                                     f"(at character {exc.position})")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(file, 0, 0, f"YAML error: {exc}")]) from None
     finally:
