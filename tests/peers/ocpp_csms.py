@@ -42,7 +42,6 @@ from jsonschema import Draft4Validator, Draft6Validator, FormatChecker
 from ocpp import v16, v21, v201
 from ocpp.charge_point import ChargePoint
 from ocpp.exceptions import FormatViolationError, OCPPError
-from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
 from ocpp.messages import Call, CallError, MessageType, get_validator, validate_payload
 from ocpp.routing import on
 from ocpp.v16 import call_result as r16
@@ -410,12 +409,6 @@ class PeerCp201(_Recording, v201.ChargePoint):  # type: ignore[misc]
 class PeerCp21(_Recording, v21.ChargePoint):  # type: ignore[misc]
     """OCPP 2.1 CSMS side of one station connection; also takes SEND frames (see the module docstring)."""
 
-    async def _handle_call(self, msg: Call) -> Any:
-        # The ocpp package maps an action without a handler to NotImplemented / NotSupported for 1.6 and 2.0.1
-        # only; for 2.1 it would leave the call unanswered, which the OCPP-J rules do not allow.
-        if msg.action not in self.route_map:  # type: ignore[attr-defined]
-            raise OcppNotImplementedError(details={"cause": f"No handler for {msg.action} registered."})
-        return await super()._handle_call(msg)
 
     async def route_message(self, raw_msg: str) -> None:
         try:
