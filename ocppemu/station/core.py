@@ -116,6 +116,8 @@ class StationCore:
         self._boot_reason: str = "PowerUp"
         self._answering: str | None = None
         self._answers = 0
+        #: Set by a scenario run to answer some CSMS calls itself (returns True when it took the call).
+        self.call_interceptor: Callable[[Call, float], bool] | None = None
 
     # -- outputs -------------------------------------------------------------------------------------------------
 
@@ -219,6 +221,8 @@ class StationCore:
             # A rejected station must not act on CSMS requests until accepted.
             self.rpc.reply_error(call.message_id, ErrorCode.SECURITY_ERROR, "station is not accepted", now,
                                  action=call.action)
+            return
+        if self.call_interceptor is not None and self.call_interceptor(call, now):
             return
         handler = self.handlers.calls.get(call.action)
         if handler is None:

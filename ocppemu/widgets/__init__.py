@@ -10,9 +10,9 @@ from ocppemu.widgets.config_panel import ConfigPanel
 from ocppemu.widgets.dashboard import Dashboard
 from ocppemu.widgets.message_crafter import MessageCrafter
 from ocppemu.widgets.message_inspector import MessageInspector
-from ocppemu.widgets.scenario_runner import ScenarioRunner
+from ocppemu.widgets.scenario_runner import ScenarioRunner, run_scenario
 from ocppemu.widgets.session import WorkbenchSession, open_workbench, wait_for_state
 from ocppemu.widgets.station_manager import StationManager
 
 __all__ = ["ConfigPanel", "Dashboard", "MessageCrafter", "MessageInspector", "ScenarioRunner", "StationManager",
-           "WorkbenchSession", "open_workbench", "wait_for_state"]
+           "WorkbenchSession", "open_workbench", "run_scenario", "wait_for_state"]

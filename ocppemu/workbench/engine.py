@@ -46,6 +46,7 @@ from ocppemu.store import (
 )
 from ocppemu.workbench.auto_driver import AutoDriver, enabled_copy
 from ocppemu.workbench.events import EventBus
+from ocppemu.workbench.findings import FindingsMixin
 from ocppemu.workbench.history import HistoryMixin
 from ocppemu.workbench.interface import (
     ActionRequest,
@@ -96,7 +97,7 @@ class _Station:
         return self.core.config
 
 
-class Workbench(HistoryMixin):
+class Workbench(HistoryMixin, FindingsMixin):
     """The in-process implementation of :class:`~ocppemu.workbench.interface.WorkbenchAPI`.
 
     ``store`` is a URL or an open :class:`Repository` (not closed by :meth:`close` when passed in). Use
@@ -114,6 +115,7 @@ class Workbench(HistoryMixin):
         self.recorder = Recorder(self.repo, buffer_size=a.message_buffer_size, batch_interval=a.batch_insert_interval,
                                  high_water=a.message_buffer_high_water, level=self.app.store.record)
         self.bus = EventBus(queue_size=a.event_queue_size, history=a.event_history)
+        self._init_findings()
         self._transport_factory = transport_factory
         self._stations: dict[str, _Station] = {}
         self.auto = AutoDriver()
@@ -201,7 +203,7 @@ class Workbench(HistoryMixin):
     # -- stations ----------------------------------------------------------------------------------------------
 
     def _build(self, config: StationConfig, registers: dict[int, float] | None = None) -> _Station:
-        core = build_core(config, self.recorder.sinks(), registers_wh=registers)
+        core = build_core(config, self._checked_sinks(config, self.recorder.sinks()), registers_wh=registers)
         core.queue.sink = self.recorder.queue_sink(config.station_id)
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
@@ -212,6 +214,11 @@ class Workbench(HistoryMixin):
     def _put(self, station_id: str, st: _Station) -> None:
         self._stations[station_id] = st
         self.auto.attach(st.config, st.core, st.runtime)
+
+    def station_engine(self, station_id: str) -> tuple[StationCore, Runtime]:
+        """A station's engine and runtime, for in-process drivers such as the scenario runner (raises NotFound)."""
+        st = self._get(station_id)
+        return st.core, st.runtime
 
     def _get(self, station_id: str) -> _Station:
         st = self._stations.get(station_id)
@@ -338,6 +345,7 @@ class Workbench(HistoryMixin):
             await st.runtime.stop()
             del self._stations[station_id]
             self.auto.detach(station_id)
+            self.compliance.detach(station_id)
             await self.recorder.flush()
             existed = await self.repo.delete_station(station_id)
         return Deleted(station_id=station_id, deleted=existed)

@@ -323,6 +323,27 @@ class WorkbenchEvent(_Model):
     data: dict[str, Any]
 
 
+class FindingOut(_Model):
+    """A compliance finding: the CSMS departed from the specification (see ``docs/COMPLIANCE.md``)."""
+
+    timestamp: str
+    station_id: str
+    protocol_version: str
+    rule: str
+    severity: Literal["error", "warning", "info"]
+    reference: str
+    description: str
+    action: str | None = None
+    message_id: str | None = None
+    frame: str = ""
+    seq: int | None = None
+
+
+class FindingList(_Model):
+    items: list[FindingOut]
+    counts: dict[str, int] = Field(default_factory=dict, description="Findings per severity (of those listed)")
+
+
 ExportFormat = Literal["jsonl", "csv", "text"]
 
 
@@ -354,6 +375,8 @@ class WorkbenchAPI(Protocol):
                            measurand: str | None = None) -> MeterValueList: ...
     async def stats(self, station_id: str | None = None) -> Stats: ...
     async def status(self) -> SystemStatus: ...
+    async def findings(self, station_id: str | None = None, severity: str | None = None,
+                       rule: str | None = None, limit: int = 1000) -> FindingList: ...
     def events(self, stations: list[str] | None = None, kinds: list[str] | None = None,
                cursor: str | None = None) -> AsyncIterator[WorkbenchEvent]: ...
     async def close(self) -> None: ...
