@@ -70,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_demo_csms(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ocppemu.config.masking import install_secret_filter
+
+    install_secret_filter()
     if args.command == "station":
         from ocppemu.cli_station import run_station
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
+
+from pydantic import ValidationError
 
 from ocppemu.config.station import (
     ConnectorConfig,
@@ -24,7 +29,9 @@ from ocppemu.station.core import StationCore
 from ocppemu.station.factory import build_core
 from ocppemu.store import default_store_url, open_store
 from ocppemu.store.base import MessageFilter, Repository
+from ocppemu.store.errors import StoreError
 from ocppemu.workbench.recording import Recorder, load_saved
+from ocppemu.workbench.views import explain
 
 ARROWS = {"sent": "->", "received": "<-"}
 
@@ -48,8 +55,18 @@ def printer(out: TextIO) -> object:
 def config_from_args(args: argparse.Namespace) -> StationConfig:
     """The station definition of ``ocppemu station run``; raises ``ValueError`` with a readable reason."""
     version = Version.parse(args.ocpp)
+    if args.charge is not None and not args.charge > 0:
+        raise ValueError(f"--charge takes the length of the session in seconds, a positive number, not {args.charge:g}")
+    if args.connectors < 1:
+        raise ValueError(f"--connectors must be at least 1, not {args.connectors}")
+    scheme = args.csms.split("://", 1)[0].lower() if "://" in args.csms else ""
+    if scheme in ("http", "https") and not _soap_available():
+        raise ValueError(f"--csms {args.csms!r} is an http(s) URL, which means OCPP 1.6 over SOAP; this ocppemu "
+                         "speaks OCPP-J: use ws:// or wss://")
     auth = CsmsAuth()
-    if args.basic_auth:
+    if args.basic_auth is not None:
+        if ":" not in args.basic_auth:
+            raise ValueError("--basic-auth takes USER:PASS, the user and the password separated by a colon")
         user, _, password = args.basic_auth.partition(":")
         auth = CsmsAuth(type="basic", username=user, password=password)
     tls = TlsConfig(ca_cert=args.ca, client_cert=args.client_cert, client_key=args.client_key,
@@ -102,14 +119,40 @@ def _tx_running(core: StationCore, connector: int) -> bool:
     return tx is not None and not (core.version is Version.V16 and tx.startswith("L"))
 
 
+def _soap_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ocppemu.transport.soap") is not None
+
+
+async def open_cli_store(url: str | None) -> Repository | str:
+    """The store named on the command line, opened; or the one sentence that says why it cannot be."""
+    try:
+        repo = open_store(url or default_store_url())
+    except ValueError as exc:
+        return str(exc)
+    try:
+        await repo.init()
+    except StoreError as exc:
+        await repo.close()
+        return f"the store cannot be opened: {exc}"
+    return repo
+
+
 async def run_station(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
+    except ValidationError as exc:
+        print(f"error: {explain(exc)}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    repo = open_store(args.store or default_store_url())
-    await repo.init()
+    opened = await open_cli_store(args.store)
+    if isinstance(opened, str):
+        print(f"error: {opened}", file=sys.stderr)
+        return 2
+    repo = opened
     await repo.upsert_station(config)
     recorder = Recorder(repo, jsonl_path=args.frames)
     await recorder.start()
@@ -121,6 +164,7 @@ async def run_station(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     runtime = StationRuntime(core)
+    signalled = _cancel_on_signals()
     await runtime.start()
     code = 0
     try:
@@ -134,12 +178,38 @@ async def run_station(args: argparse.Namespace) -> int:
             code = 0 if ok else 1
         else:
             await asyncio.Future()
+    except asyncio.CancelledError:
+        if not signalled():
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # the signal's cancellation is handled: stopping below must not be cancelled too
+        print(f"{config.station_id}: stopped by a signal; state saved", file=sys.stderr)
     finally:
         await runtime.stop()
         await save_state(core, repo)
-        await recorder.aclose()
+        unwritten = await recorder.aclose(timeout=10.0)
+        if unwritten:
+            print(f"warning: {unwritten.sentence()}", file=sys.stderr)
         await repo.close()
     return code
+
+
+def _cancel_on_signals() -> Callable[[], bool]:
+    """SIGINT / SIGTERM cancel the running task (so its ``finally`` saves the station's state); the returned
+    callable says whether a signal did it."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    hit: list[bool] = []
+
+    def on_signal() -> None:
+        hit.append(True)
+        if task is not None:
+            task.cancel()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal)
+    return lambda: bool(hit)
 
 
 async def restore_core(config: StationConfig, repo: Repository, recorder: Recorder) -> StationCore:

@@ -8,6 +8,7 @@ it by accident.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 
@@ -107,10 +108,29 @@ class SimulationConfig(_Model):
     )
 
 
+_IDENTITY = re.compile(r"[A-Za-z0-9_.:\-*+|@]+")
+
+
+def identity_problem(station_id: str) -> str | None:
+    """Why ``station_id`` is not a valid OCPP charging-station identity (one sentence), or None."""
+    if not station_id:
+        return "a station id cannot be empty"
+    if len(station_id) > 48:
+        return f"a station id has at most 48 characters; this one has {len(station_id)}"
+    if station_id in (".", "..") or ".." in station_id:
+        return f"a station id cannot be '.' or contain '..' ({station_id!r}): it becomes a URL path segment"
+    if not _IDENTITY.fullmatch(station_id):
+        bad = sorted({ch for ch in station_id if not _IDENTITY.fullmatch(ch)})
+        return (f"a station id uses only A-Z a-z 0-9 and _ . : - * + | @; {station_id!r} has "
+                f"{' '.join(repr(ch) for ch in bad)}")
+    return None
+
+
 class StationConfig(_Model):
     """A station definition: everything needed to build and connect its engine."""
 
-    station_id: str = Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_.:\-*+|@]+$")
+    station_id: str = Field(description="OCPP identity: 1 to 48 characters from A-Z a-z 0-9 _ . : - * + | @; "
+                            "not '.' and without '..' (it is the last segment of the CSMS URL)")
     name: str = ""
     enabled: bool = True
     auto_start: bool = False
@@ -140,6 +160,15 @@ class StationConfig(_Model):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     created_by: str | None = None
+
+    @field_validator("station_id", mode="before")
+    @classmethod
+    def _check_identity(cls, v: object) -> object:
+        if isinstance(v, str):
+            problem = identity_problem(v)
+            if problem:
+                raise ValueError(problem)
+        return v
 
     @field_validator("protocol_version", mode="before")
     @classmethod

@@ -44,6 +44,7 @@ from ocppemu.store import (
     open_store,
     stations_io,
 )
+from ocppemu.workbench.action_checks import check_action
 from ocppemu.workbench.events import EventBus
 from ocppemu.workbench.history import HistoryMixin
 from ocppemu.workbench.interface import (
@@ -449,6 +450,7 @@ class Workbench(HistoryMixin):
     async def station_action(self, station_id: str, request: ActionRequest) -> ActionResponse:
         """Apply a user action (see :class:`ActionRequest`); a refusal is ``ok=False`` with the reason."""
         st = self._get(station_id)
+        check_action(st.config, request)
         core: Any = st.core
         rt, r, c = st.runtime, request, request.connector_id
         if r.action == "disconnect_network":

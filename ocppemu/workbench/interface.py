@@ -120,6 +120,10 @@ class TemplateCreate(_Model):
 
 
 class ImportRequest(_Model):
+    """Stations to import; an export of ``/api/stations/export`` imports back as it is."""
+
+    format: Literal["ocppemu-stations"] | None = None
+    version: int | None = Field(default=None, ge=1, le=1)
     stations: list[Any] = Field(description="Station objects, as in an export's 'stations'")
     replace: bool = False
     dry_run: bool = False
