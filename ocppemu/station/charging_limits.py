@@ -9,7 +9,7 @@ from ocppemu.config.station import ConnectorConfig
 from ocppemu.station.clock import StationClock
 from ocppemu.station.meter import Meter
 from ocppemu.station.smart_charging import ProfileStore
-from ocppemu.station.timers import Timers
+from ocppemu.station.timers import Fire, Timers
 
 #: (connector or EVSE id, its meter, its configuration, active transaction id, transaction start on the station
 #: clock)
@@ -18,9 +18,9 @@ TIMER = "charging_limits"
 
 
 def apply_limits(store: ProfileStore, targets: Iterable[LimitTarget], now: float, clock: StationClock,
-                 timers: Timers) -> None:
+                 timers: Timers, fire: Fire) -> None:
     """Set each meter's limit from the composite of the installed profiles at ``now`` (read on the station clock)
-    and arm the :data:`TIMER` timer for the next instant a profile may change a limit."""
+    and arm the :data:`TIMER` timer (calling ``fire``) for the next instant a profile may change a limit."""
     at = clock.datetime(now)
     soonest: float | None = None
     for ident, meter, config, tid, tstart in targets:
@@ -33,13 +33,13 @@ def apply_limits(store: ProfileStore, targets: Iterable[LimitTarget], now: float
             t = clock.local(nxt.timestamp())
             soonest = t if soonest is None else min(soonest, t)
     if soonest is not None:
-        timers.set(TIMER, max(soonest, now + 0.001))
+        timers.set(TIMER, max(soonest, now + 0.001), fire)
     else:
         timers.cancel(TIMER)
 
 
 def on_limits_timer(store: ProfileStore, targets: Iterable[LimitTarget], now: float, clock: StationClock,
-                    timers: Timers) -> None:
+                    timers: Timers, fire: Fire) -> None:
     """The :data:`TIMER` fired: drop expired profiles, then apply the limits again."""
     store.purge_expired(clock.datetime(now))
-    apply_limits(store, targets, now, clock, timers)
+    apply_limits(store, targets, now, clock, timers, fire)

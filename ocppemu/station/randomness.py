@@ -1,29 +1,8 @@
-"""Deterministic randomness of a station: one :class:`random.Random` per station, seeded from a stable hash.
-
-Python's ``hash()`` of a string changes from one process to the next, so it must never seed anything that should
-repeat. :func:`station_rng` derives the seed with BLAKE2b from the run seed and the station id: the same pair
-gives the same draws in every process, on every machine.
-"""
+"""Identifiers drawn from a station's own random generator (see :func:`ocppemu.config.randomness.station_rng`)."""
 
 from __future__ import annotations
 
 import random
-from hashlib import blake2b
-
-
-def stable_seed(seed: int, *parts: str) -> int:
-    """A 64-bit seed from ``seed`` and ``parts``, identical in every process."""
-    h = blake2b(digest_size=8)
-    h.update(str(seed).encode())
-    for part in parts:
-        h.update(b"\x00")
-        h.update(part.encode())
-    return int.from_bytes(h.digest(), "big")
-
-
-def station_rng(seed: int, station_id: str, purpose: str = "") -> random.Random:
-    """The random generator of station ``station_id`` in a run seeded ``seed`` (``purpose`` separates streams)."""
-    return random.Random(stable_seed(seed, station_id, purpose))
 
 
 def time_ordered_uuid(rng: random.Random, now: float) -> str:

@@ -74,7 +74,8 @@ class SmartCharging16:
 
     def apply_limits(self, now: float) -> None:
         """Set each meter's limit from the composite of the profiles now, and when it next changes."""
-        apply_limits(self.store, self._targets(), now, self.station.clock, self.station.timers)
+        apply_limits(self.store, self._targets(), now, self.station.clock, self.station.timers, self.on_timer)
 
     def on_timer(self, now: float) -> None:
-        on_limits_timer(self.store, self._targets(), now, self.station.clock, self.station.timers)
+        on_limits_timer(self.store, self._targets(), now, self.station.clock, self.station.timers,
+                        self.on_timer)

@@ -11,14 +11,15 @@ the next registration when offline (if ``MonitoringCtrlr.OfflineQueuingSeverity`
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.station.device_model import split_messages
 from ocppemu.station.device_model_catalog import JSON, ComponentKey, VariableKey
 from ocppemu.station.v201.evse import Evse201
+from ocppemu.station.v201.registry import HANDLERS
 
 if TYPE_CHECKING:
     from ocppemu.station.v201.station import Station201
@@ -34,14 +35,16 @@ def utc(self: Station201, now: float) -> datetime:
 # -- variables ----------------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("GetVariables")
 def on_call_GetVariables(self: Station201, call: Call, now: float) -> None:
     self.refresh_clock_variable(now)
-    self.rpc.reply(call, {"getVariableResult": self.dm.get_variables(call.payload["getVariableData"])}, now)
+    self.answer(call, {"getVariableResult": self.dm.get_variables(call.payload["getVariableData"])}, now)
 
 
+@HANDLERS.call("SetVariables")
 def on_call_SetVariables(self: Station201, call: Call, now: float) -> None:
     results = self.dm.set_variables(call.payload["setVariableData"])
-    self.rpc.reply(call, {"setVariableResult": results}, now)
+    self.answer(call, {"setVariableResult": results}, now)
     self.dm_changed(now)
     if any(r["attributeStatus"] in ("Accepted", "RebootRequired") for r in results):
         self.emit("variables", now, changed=[f"{r['component']['name']}.{r['variable']['name']}"
@@ -63,61 +66,68 @@ def _report_parts(self: Station201, items: list[JSON], request_id: int, now: flo
                                                             variable_instance="GetReport"))
 
 
+@HANDLERS.call("GetBaseReport")
 def on_call_GetBaseReport(self: Station201, call: Call, now: float) -> None:
     self.refresh_clock_variable(now)
     items = self.dm.base_report(call.payload["reportBase"])
     if not items:
-        self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
+        self.answer(call, {"status": "EmptyResultSet"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     _send_parts(self, "NotifyReport", _report_parts(self, items, call.payload["requestId"], now), now)
 
 
+@HANDLERS.call("GetReport")
 def on_call_GetReport(self: Station201, call: Call, now: float) -> None:
     self.refresh_clock_variable(now)
     p = call.payload
     items = self.dm.custom_report(p.get("componentVariable"), p.get("componentCriteria"))
     if not items:
-        self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
+        self.answer(call, {"status": "EmptyResultSet"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     _send_parts(self, "NotifyReport", _report_parts(self, items, p["requestId"], now), now)
 
 
 # -- monitoring ---------------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("SetVariableMonitoring")
 def on_call_SetVariableMonitoring(self: Station201, call: Call, now: float) -> None:
     results = self.monitoring.set_variable_monitoring(call.payload["setMonitoringData"], utc(self, now))
-    self.rpc.reply(call, {"setMonitoringResult": results}, now)
+    self.answer(call, {"setMonitoringResult": results}, now)
     self.dm_changed(now)
     schedule_monitors(self, now)
 
 
+@HANDLERS.call("SetMonitoringBase")
 def on_call_SetMonitoringBase(self: Station201, call: Call, now: float) -> None:
-    self.rpc.reply(call, self.monitoring.set_monitoring_base(call.payload["monitoringBase"]), now)
+    self.answer(call, self.monitoring.set_monitoring_base(call.payload["monitoringBase"]), now)
     self.dm_changed(now)
     schedule_monitors(self, now)
 
 
+@HANDLERS.call("SetMonitoringLevel")
 def on_call_SetMonitoringLevel(self: Station201, call: Call, now: float) -> None:
-    self.rpc.reply(call, self.monitoring.set_monitoring_level(call.payload["severity"]), now)
+    self.answer(call, self.monitoring.set_monitoring_level(call.payload["severity"]), now)
     self.dm_changed(now)
 
 
+@HANDLERS.call("ClearVariableMonitoring")
 def on_call_ClearVariableMonitoring(self: Station201, call: Call, now: float) -> None:
     results = self.monitoring.clear_variable_monitoring(call.payload["id"])
-    self.rpc.reply(call, {"clearMonitoringResult": results}, now)
+    self.answer(call, {"clearMonitoringResult": results}, now)
     schedule_monitors(self, now)
 
 
+@HANDLERS.call("GetMonitoringReport")
 def on_call_GetMonitoringReport(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     items = self.monitoring.monitoring_report(p.get("componentVariable"), p.get("monitoringCriteria"))
     if not items:
-        self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
+        self.answer(call, {"status": "EmptyResultSet"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     parts = self.monitoring.report_messages(items, p["requestId"], utc(self, now))
     _send_parts(self, "NotifyMonitoringReport", parts, now)
 
@@ -190,28 +200,25 @@ def schedule_monitors(self: Station201, now: float) -> None:
                    for m in self.monitoring.monitors)
     if watching:
         if not self.timers.is_set("monitor_poll"):
-            self.timers.set("monitor_poll", now + POLL_SECONDS)
+            self.timers.set("monitor_poll", now + POLL_SECONDS, partial(_poll_timer, self))
     else:
         self.timers.cancel("monitor_poll")
     due = self.monitoring.next_due(utc(self, now))
     if due is None:
         self.timers.cancel("monitor_periodic")
     else:
-        self.timers.set("monitor_periodic", self.clock.local(due.timestamp()))
+        self.timers.set("monitor_periodic", self.clock.local(due.timestamp()), partial(periodic_monitors, self))
 
 
-def on_timer(self: Station201, name: Any, now: float) -> bool:
-    if name == "monitor_poll":
-        evaluate_dynamic(self, now)
-        schedule_monitors(self, now)
-        return True
-    if name == "monitor_periodic":
-        notify_events(self, self.monitoring.due_events(utc(self, now)), now)
-        schedule_monitors(self, now)
-        return True
-    return False
+def _poll_timer(self: Station201, now: float) -> None:
+    evaluate_dynamic(self, now)
+    schedule_monitors(self, now)
 
 
-HANDLERS: dict[str, Callable[[Station201, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}
+def periodic_monitors(self: Station201, now: float) -> None:
+    """The periodic monitors that are due report (2.1 streams take their monitors' values instead)."""
+    skip = self.streamed_monitor_ids()
+    events = [e for e in self.monitoring.due_events(utc(self, now)) if e.get("variableMonitoringId") not in skip]
+    if events:
+        notify_events(self, events, now)
+    schedule_monitors(self, now)

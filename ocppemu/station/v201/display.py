@@ -5,10 +5,11 @@ timer on the station clock (a message is shown from ``startDateTime`` and remove
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
+from ocppemu.station.v201.registry import HANDLERS
 
 if TYPE_CHECKING:
     from ocppemu.station.v201.station import Station201
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 TIMER = "display_messages"
 
 
+@HANDLERS.call("SetDisplayMessage")
 def on_call_SetDisplayMessage(self: Station201, call: Call, now: float) -> None:
     msg = call.payload["message"]
     formats = self.dm.get_list("DisplayMessageCtrlr", "SupportedFormats")
@@ -34,26 +36,28 @@ def on_call_SetDisplayMessage(self: Station201, call: Call, now: float) -> None:
         status = "Rejected"
     else:
         status = "Accepted"
-    self.rpc.reply(call, {"status": status}, now)
+    self.answer(call, {"status": status}, now)
     if status == "Accepted":
         self.displays.put(msg)
         self.emit("display_message", now, id=msg["id"], content=msg["message"]["content"])
         _changed(self, now)
 
 
+@HANDLERS.call("GetDisplayMessages")
 def on_call_GetDisplayMessages(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     found = self.displays.find(set(p.get("id") or []), p.get("priority"), p.get("state"))
-    self.rpc.reply(call, {"status": "Accepted" if found else "Unknown"}, now)
+    self.answer(call, {"status": "Accepted" if found else "Unknown"}, now)
     for i in range(0, len(found), 10):
         chunk = found[i:i + 10]
         self.send_online("NotifyDisplayMessages", {"requestId": p["requestId"], "tbc": i + 10 < len(found),
                                                    "messageInfo": chunk}, now)
 
 
+@HANDLERS.call("ClearDisplayMessage")
 def on_call_ClearDisplayMessage(self: Station201, call: Call, now: float) -> None:
     found = self.displays.remove(call.payload["id"])
-    self.rpc.reply(call, {"status": "Accepted" if found is not None else "Unknown"}, now)
+    self.answer(call, {"status": "Accepted" if found is not None else "Unknown"}, now)
     _changed(self, now)
 
 
@@ -71,16 +75,6 @@ def _changed(self: Station201, now: float) -> None:
     if nxt is None:
         self.timers.cancel(TIMER)
     else:
-        self.timers.set(TIMER, max(self.clock.local(nxt), now + 0.001))
+        self.timers.set(TIMER, max(self.clock.local(nxt), now + 0.001), partial(_changed, self))
 
 
-def on_timer(self: Station201, name: Any, now: float) -> bool:
-    if name != TIMER:
-        return False
-    _changed(self, now)
-    return True
-
-
-HANDLERS: dict[str, Callable[[Station201, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}

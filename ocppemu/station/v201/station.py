@@ -32,6 +32,7 @@ from ocppemu.station.monitoring import Monitoring
 from ocppemu.station.smart_charging import ProfileStore
 from ocppemu.station.v201 import commands, device_glue, display, maintenance, smart
 from ocppemu.station.v201.evse import Connector201, Evse201, Transaction201
+from ocppemu.station.v201.registry import HANDLERS
 from ocppemu.station.v201.transactions import TransactionEngine
 
 _BOOT_REASONS = frozenset({"ApplicationReset", "FirmwareUpdate", "LocalReset", "PowerUp", "RemoteReset",
@@ -65,6 +66,8 @@ def describe(config: StationConfig) -> StationDescription:
 
 class Station201(TransactionEngine):
     """An OCPP 2.0.1 charging station (JSON over WebSocket, subprotocol ``ocpp2.0.1``)."""
+
+    handlers = HANDLERS
 
     def __init__(self, config: StationConfig, sinks: Sinks | None = None, *,
                  registers_wh: dict[int, float] | None = None) -> None:
@@ -114,11 +117,6 @@ class Station201(TransactionEngine):
         for evse in self.evses.values():
             self.dm.register_dynamic(ComponentKey("EVSE", evse=evse.id), VariableKey("Power"),
                                      partial(self._power_text, evse))
-        for module in (commands, device_glue, display, smart, maintenance):
-            for action, fn in module.HANDLERS.items():
-                self._call_handlers[action] = partial(fn, self)
-        for action, result_fn in maintenance.RESULT_HANDLERS.items():
-            self._result_handlers[action] = partial(result_fn, self)
 
     @staticmethod
     def _power_text(evse: Evse201) -> str:
@@ -396,23 +394,9 @@ class Station201(TransactionEngine):
 
     # -- driving -------------------------------------------------------------------------------------------
 
-    def on_timer(self, name: Any, now: float) -> None:
-        if isinstance(name, tuple) and len(name) == 2 and isinstance(name[1], int):
-            kind, ident = name
-            evse = self.evses.get(ident)
-            if kind == "sample" and evse is not None:
-                self.on_sample_timer(evse, now)
-                return
-            if kind == "ev_timeout" and evse is not None:
-                self.on_ev_timeout(evse, now)
-                return
-        if name == "aligned":
-            self.on_aligned_timer(now)
-            return
-        for module in (commands, device_glue, display, smart, maintenance):
-            if module.on_timer(self, name, now):
-                return
-        super().on_timer(name, now)
+    def streamed_monitor_ids(self) -> set[int]:
+        """Monitors whose values go out as a periodic event stream instead of NotifyEvent (2.1)."""
+        return set()
 
     def client_certificate(self) -> tuple[str, str] | None:
         """The certificate chain and key the CSMS signed for this station (used for mutual TLS), if any."""
@@ -448,3 +432,8 @@ class Station201(TransactionEngine):
     def registers(self) -> dict[int, float]:
         """Energy registers per EVSE, to be saved and passed back after a restart."""
         return {e.id: e.meter.register_wh for e in self.evses.values()}
+
+
+HANDLERS.result("Authorize")(TransactionEngine.authorize_answered)
+HANDLERS.result("TransactionEvent")(TransactionEngine.transaction_event_answered)
+HANDLERS.check_complete()

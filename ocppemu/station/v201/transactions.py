@@ -21,6 +21,7 @@ Rules (functional blocks C and E of the specification), steered by the device mo
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from ocppemu.ocpp.records import MeterSample, TransactionRecord
@@ -40,6 +41,7 @@ from ocppemu.station.core import ActionResult, StationCore, iso
 from ocppemu.station.device_model import DeviceModel
 from ocppemu.station.offline_queue import QueuedMessage
 from ocppemu.station.randomness import time_ordered_uuid
+from ocppemu.station.tags import AuthorizeTag
 from ocppemu.station.v201.evse import Evse201, Transaction201
 
 _STOP_ON_DEAUTH = ("Authorized", "PowerPathClosed", "EnergyTransfer")
@@ -170,7 +172,7 @@ class TransactionEngine(StationCore):
         decision = decide(token, online=self.online, flags=self.auth_flags(), now=self.clock.datetime(now),
                           local_list=self.local_list, cache=self.auth_cache)
         if decision.outcome == "AskCsms":
-            self.send_online("Authorize", {"idToken": to_id_token(token)}, now, tag=("authorize", evse_id, token))
+            self.send_online("Authorize", {"idToken": to_id_token(token)}, now, tag=AuthorizeTag(evse_id, token))
             return ActionResult(True, data={"authorizing": True})
         self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type, source=decision.source,
                   status=decision.info.status if decision.info else decision.outcome, reason=decision.reason)
@@ -179,11 +181,11 @@ class TransactionEngine(StationCore):
             return ActionResult(True, data={"local": decision.source})
         return ActionResult.fail(f"idToken {id_token} refused locally: {decision.reason}")
 
-    def result_Authorize(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def authorize_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         tag = pending.tag
-        if not (isinstance(tag, tuple) and len(tag) == 3 and tag[0] == "authorize"):
+        if not isinstance(tag, AuthorizeTag):
             return
-        _, evse_id, token = tag
+        evse_id, token = tag.where, tag.token
         info = self._remember(token, payload.get("idTokenInfo"), now)
         status = info.status if info is not None else "Invalid"
         self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type, status=status,
@@ -205,9 +207,9 @@ class TransactionEngine(StationCore):
 
     def on_call_failed(self, pending: PendingCall, event: CallFailed, now: float) -> None:
         tag = pending.tag
-        if pending.action == "Authorize" and isinstance(tag, tuple) and event.reason != "disconnected":
-            self.emit("authorize", now, evse_id=tag[1], id_token=tag[2].id, token_type=tag[2].type, status="Failed",
-                      source="CSMS", reason=event.reason)
+        if isinstance(tag, AuthorizeTag) and event.reason != "disconnected":
+            self.emit("authorize", now, evse_id=tag.where, id_token=tag.token.id, token_type=tag.token.type,
+                      status="Failed", source="CSMS", reason=event.reason)
 
     def authorized(self, evse: Evse201, token: IdToken | None, trigger: str, now: float, *,
                    group: IdToken | None = None) -> None:
@@ -232,7 +234,7 @@ class TransactionEngine(StationCore):
             self.maybe_start(evse, trigger, now)
             timeout = self.dm.get_int("TxCtrlr", "EVConnectionTimeOut", 120) or 0
             if timeout > 0 and not evse.plugged:
-                self.timers.set(("ev_timeout", evse.id), now + timeout)
+                self.timers.set(("ev_timeout", evse.id), now + timeout, partial(self.on_ev_timeout, evse))
         self.refresh_status(evse, now)
 
     def _consume_reservation(self, evse: Evse201, tx: Transaction201, token: IdToken | None,
@@ -374,7 +376,7 @@ class TransactionEngine(StationCore):
         self.emit("transaction_event", now, evse_id=evse.id, event_type=event_type, trigger=trigger,
                   seq_no=payload["seqNo"], transaction_id=tx.transaction_id)
 
-    def result_TransactionEvent(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def transaction_event_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         entry = pending.tag
         if not isinstance(entry, QueuedMessage) or "idTokenInfo" not in payload:
             return
@@ -413,14 +415,14 @@ class TransactionEngine(StationCore):
     def schedule_sample(self, evse: Evse201, now: float) -> None:
         interval = self.dm.get_int("SampledDataCtrlr", "TxUpdatedInterval", 0) or 0
         if interval > 0 and evse.active_tx is not None:
-            self.timers.set(("sample", evse.id), now + interval)
+            self.timers.set(("sample", evse.id), now + interval, partial(self.on_sample_timer, evse))
         else:
             self.timers.cancel(("sample", evse.id))
 
     def schedule_aligned(self, now: float) -> None:
         interval = self.dm.get_int("AlignedDataCtrlr", "Interval", 0) or 0
         if interval > 0 and self.dm.get_bool("AlignedDataCtrlr", "Enabled", True):
-            self.timers.set("aligned", self.clock.next_aligned(now, interval))
+            self.timers.set("aligned", self.clock.next_aligned(now, interval), self.on_aligned_timer)
         else:
             self.timers.cancel("aligned")
 
