@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 import time
@@ -30,9 +31,11 @@ from ocppemu.station.factory import build_core
 from ocppemu.store import default_store_url, open_store
 from ocppemu.store.base import MessageFilter, Repository
 from ocppemu.store.errors import StoreError
+from ocppemu.workbench.durable import resume, snapshot
 from ocppemu.workbench.recording import Recorder, load_saved
 from ocppemu.workbench.views import explain
 
+log = logging.getLogger(__name__)
 ARROWS = {"sent": "->", "received": "<-"}
 
 
@@ -165,7 +168,10 @@ async def run_station(args: argparse.Namespace) -> int:
         return 2
     runtime = StationRuntime(core)
     signalled = _cancel_on_signals()
+    durable = _Saver(core, repo)
+    runtime.before_send = durable.before_send
     await runtime.start()
+    saver = asyncio.create_task(durable.loop(), name="station-run-save")
     code = 0
     try:
         if not await runtime.wait_connected(args.timeout):
@@ -186,6 +192,9 @@ async def run_station(args: argparse.Namespace) -> int:
             task.uncancel()  # the signal's cancellation is handled: stopping below must not be cancelled too
         print(f"{config.station_id}: stopped by a signal; state saved", file=sys.stderr)
     finally:
+        saver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await saver
         await runtime.stop()
         await save_state(core, repo)
         unwritten = await recorder.aclose(timeout=10.0)
@@ -216,15 +225,51 @@ async def restore_core(config: StationConfig, repo: Repository, recorder: Record
     """Build a station core with what the store kept of its last run: energy registers and the offline queue."""
     saved = await load_saved(repo, config.station_id)
     core = build_core(config, recorder.sinks(), registers_wh=saved.registers)
-    core.queue.restore(saved.queue)
     core.queue.sink = recorder.queue_sink(config.station_id)
+    for note in resume(core, saved, time.time()):
+        print(f"{config.station_id}: after restart: {note}", file=sys.stderr)
     return core
 
 
-async def save_state(core: StationCore, repo: Repository) -> None:
-    state = StationRuntimeState(station_id=core.station_id, energy_register_wh=core.registers(),
-                                registration_status=core.registration, last_error=core.last_error)
-    await repo.update_runtime_state(state)
+class _Saver:
+    """Saves the station's durable state when it changed: before its frames go out (so nothing the CSMS saw is
+    newer than what a restart finds) and every ``interval`` seconds; a failing store is retried, never waited on
+    before a send."""
+
+    def __init__(self, core: StationCore, repo: Repository) -> None:
+        self.core, self.repo = core, repo
+        self.last: StationRuntimeState | None = None
+        self.ok = True
+
+    async def save(self) -> None:
+        state = _state(self.core, clean=False)
+        if state == self.last:
+            return
+        try:
+            await self.repo.update_runtime_state(state)
+            self.last, self.ok = state, True
+        except Exception as exc:  # the store may be down; retried on the next round
+            self.ok = False
+            log.warning("station %s: state not saved: %s", self.core.station_id, exc)
+
+    async def before_send(self) -> None:
+        if self.ok:
+            await self.save()
+
+    async def loop(self, interval: float = 0.5) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.save()
+
+
+def _state(core: StationCore, *, clean: bool) -> StationRuntimeState:
+    return StationRuntimeState(station_id=core.station_id, energy_register_wh=core.registers(),
+                               registration_status=core.registration, last_error=core.last_error,
+                               active_transactions=core.active_transactions(), durable=snapshot(core, clean=clean))
+
+
+async def save_state(core: StationCore, repo: Repository, *, clean: bool = True) -> None:
+    await repo.update_runtime_state(_state(core, clean=clean))
 
 
 async def run_demo(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -87,6 +87,10 @@ class SimulationConfig(_Model):
     """Simulation behaviour: timings, defaults for sessions and meter realism."""
 
     boot_delay: float = Field(default=0.0, ge=0, description="Seconds to wait before BootNotification")
+    after_restart: Literal["end", "continue"] = Field(
+        default="end", description="A transaction running when the emulator stopped: 'end' it once after the "
+        "restart (1.6 reason PowerLoss after a crash, Reboot after a clean stop), or 'continue' it (the EV is "
+        "still plugged in; meter values resume from the saved register)")
     heartbeat_interval: int = Field(default=60, ge=0, description="Until the CSMS gives one in the boot answer")
     status_notification_on_change: bool = True
     default_id_tag: str = "TAG123456"
@@ -235,3 +239,5 @@ class StationRuntimeState(_Model):
     last_error: str | None = None
     active_transactions: dict[int, str] = Field(default_factory=dict, description="connector -> transaction id")
     energy_register_wh: dict[int, float] = Field(default_factory=dict, description="connector -> register, Wh")
+    durable: dict[str, Any] | None = Field(default=None, description="The station core's durable state "
+                                           "(transactions and their CSMS ids, local keys, authorization cache)")

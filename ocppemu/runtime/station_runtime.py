@@ -24,7 +24,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 from ocppemu.config.randomness import station_rng
@@ -68,6 +68,9 @@ class StationRuntime:
         self.connect_attempts = 0
         self.connected_since: float | None = None
         self.on_state: Callable[[StationRuntime], None] | None = None
+        #: Awaited before frames are written to the socket: the durable-state hook, so that nothing the CSMS
+        #: has seen (a meter value, a transaction id) is newer than what a restart would find.
+        self.before_send: Callable[[], Awaitable[None]] | None = None
         self._cert_dir: str | None = None
         attach(self)  # file uploads (GetLog) run at this edge, not in the core
 
@@ -312,7 +315,13 @@ class StationRuntime:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            for text in self.core.take_outbox():
+            out = self.core.take_outbox()
+            if out and self.before_send is not None:
+                try:
+                    await self.before_send()  # e.g. save the energy register the frames carry, first
+                except Exception:
+                    log.exception("station %s: before-send hook failed", self.config.station_id)
+            for text in out:
                 try:
                     await transport.send(text)
                 except TransportError:

@@ -45,6 +45,7 @@ from ocppemu.store import (
     stations_io,
 )
 from ocppemu.workbench.action_checks import check_action
+from ocppemu.workbench.durable import resume, snapshot
 from ocppemu.workbench.events import EventBus
 from ocppemu.workbench.history import HistoryMixin
 from ocppemu.workbench.interface import (
@@ -116,6 +117,9 @@ class Workbench(HistoryMixin):
         self._stations: dict[str, _Station] = {}
         self._lock = asyncio.Lock()
         self.unwritten = Unwritten()
+        self._clean_stop = False
+        self._store_ok = True
+        self._dirty = asyncio.Event()
         self._waiters: dict[tuple[str, str], asyncio.Future[FrameRecord]] = {}
         self._sync_task: asyncio.Task[None] | None = None
         self._started_at = time.time()
@@ -149,7 +153,8 @@ class Workbench(HistoryMixin):
                 log.warning("station %s not loaded: %s", config.station_id, exc)
                 continue
             st.saved = saved.state
-            st.core.queue.restore(saved.queue)
+            for note in resume(st.core, saved, time.time()):
+                log.info("station %s after restart: %s", config.station_id, note)
             self._stations[config.station_id] = st
         for st in self._stations.values():
             if st.config.enabled and st.config.auto_start:
@@ -182,6 +187,7 @@ class Workbench(HistoryMixin):
             self._sync_task = None
         for st in list(self._stations.values()):
             await st.runtime.stop()
+        self._clean_stop = True
         try:
             await asyncio.wait_for(self._sync_all(), left() * 0.5)
         except TimeoutError:
@@ -202,6 +208,7 @@ class Workbench(HistoryMixin):
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
         runtime.on_state = lambda rt: self._publish_state(sid, rt)
+        runtime.before_send = lambda: self._sync_before_send(self._stations[sid])
         return _Station(core, runtime)
 
     def _get(self, station_id: str) -> _Station:
@@ -544,6 +551,8 @@ class Workbench(HistoryMixin):
     # -- listeners and state sync ---------------------------------------------------------------------------------
 
     def _on_frame(self, record: FrameRecord) -> None:
+        if record.action == "MeterValues" and record.direction == "sent":
+            self._dirty.set()  # the register the CSMS saw is saved before it could be lost
         if record.direction == "received" and self._waiters:
             for key in ((record.station_id, record.correlation_id or ""), (record.station_id, "*")):
                 fut = self._waiters.get(key)
@@ -558,6 +567,8 @@ class Workbench(HistoryMixin):
         self.bus.publish("state", station_id, time.time(), {"state": rt.state})
 
     def _on_event(self, event: StationEvent) -> None:
+        if event.kind == "transaction":
+            self._dirty.set()  # a transaction started, got its CSMS id or ended: save the durable state now
         self.bus.publish("event", event.station_id, event.timestamp, {"kind": event.kind, **event.data})
         if event.kind == "finding" or (event.kind == "connection" and event.data.get("status") == "error"):
             self.bus.publish("error", event.station_id, event.timestamp, {"kind": event.kind, **event.data})
@@ -572,7 +583,8 @@ class Workbench(HistoryMixin):
             st.saved.last_heartbeat if st.saved else None)
         return StationRuntimeState(station_id=st.config.station_id, connection_status=status,  # type: ignore[arg-type]
                                    registration_status=reg, last_heartbeat=hb, last_error=core.last_error,
-                                   active_transactions=active, energy_register_wh=st.core.registers())
+                                   active_transactions=active, energy_register_wh=st.core.registers(),
+                                   durable=snapshot(core, clean=self._clean_stop))
 
     async def _sync(self, st: _Station) -> None:
         state = self._state_of(st)
@@ -581,8 +593,16 @@ class Workbench(HistoryMixin):
         try:
             if await self.repo.update_runtime_state(state):
                 st.saved = state
+            self._store_ok = True
         except Exception as exc:  # the store may be down; retried on the next round
+            self._store_ok = False
             log.warning("station %s: runtime state not saved: %s", st.config.station_id, exc)
+
+    async def _sync_before_send(self, st: _Station) -> None:
+        """Before a station's frames go out: save its state if it changed, unless the store is failing (then the
+        periodic sync keeps trying and the station is not held up)."""
+        if self._store_ok:
+            await self._sync(st)
 
     async def _sync_all(self) -> None:
         for st in list(self._stations.values()):
@@ -590,7 +610,9 @@ class Workbench(HistoryMixin):
 
     async def _sync_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.app.application.state_sync_interval)
+            with contextlib.suppress(TimeoutError):  # a transaction event saves at once, the rest periodically
+                await asyncio.wait_for(self._dirty.wait(), self.app.application.state_sync_interval)
+            self._dirty.clear()
             await self._sync_all()
 
 
