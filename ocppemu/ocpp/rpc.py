@@ -6,6 +6,12 @@ passes ``now`` (seconds since the epoch) and asks :meth:`RpcEndpoint.next_deadli
 :meth:`RpcEndpoint.tick` for call time-outs. Every frame in both directions is reported to ``record_sink`` as a
 :class:`~ocppemu.ocpp.records.FrameRecord`.
 
+When our frames are recorded: by default when they are produced (for callers that take the outbox and write it at
+once, as the tests do). A caller with a real transport sets :attr:`RpcEndpoint.record_sent_on_write`, takes
+frames with :meth:`RpcEndpoint.take_outgoing` and reports each write with :meth:`RpcEndpoint.written`: a frame is
+then recorded as ``sent`` when it has been written, stamped with that time, and a frame that never reached the
+transport (the connection dropped first) is counted in :attr:`RpcEndpoint.unwritten`, not recorded as sent.
+
 Guarantees: at most one of our CALLs is in flight at a time (others wait in order); a peer's bad input never
 raises, it becomes a CALLERROR answer (for CALLs) and a :class:`Finding`.
 """
@@ -100,7 +106,11 @@ class RpcEndpoint:
     validate_incoming: bool = True
     spelling: Spelling = "errata"
     record_sink: Callable[[FrameRecord], None] | None = None
+    record_sent_on_write: bool = False
     outbox: list[str] = field(default_factory=list)
+    #: Frames of ours that were produced but never written (dropped with a closed connection).
+    unwritten: int = 0
+    _unsent: list[FrameRecord | None] = field(default_factory=list)  # records of ``outbox``, in step with it
     _queue: deque[PendingCall] = field(default_factory=deque)
     _in_flight: PendingCall | None = None
     _raw_in_flight: dict[str, PendingCall] = field(default_factory=dict)
@@ -326,23 +336,61 @@ class RpcEndpoint:
         for p in self._raw_in_flight.values():
             events.append(CallFailed(p, "disconnected"))
         self._raw_in_flight.clear()
-        self.outbox.clear()
+        self.discard_outbox()
         return events
 
     def take_outbox(self) -> list[str]:
-        out = self.outbox
-        self.outbox = []
+        """The frames to write, in order; the caller writes them now (their deferred records are emitted now)."""
+        out, unsent = self.outbox, self._unsent
+        self.outbox, self._unsent = [], []
+        for record in unsent:
+            if record is not None:
+                self._emit(record)
         return out
+
+    def take_outgoing(self) -> list[tuple[str, FrameRecord | None]]:
+        """The frames to write with their records: report each one with :meth:`written` once it is written."""
+        out, unsent = self.outbox, self._unsent
+        self.outbox, self._unsent = [], []
+        if not self.record_sent_on_write:
+            return [(text, None) for text in out]
+        return list(zip(out, unsent, strict=True))
+
+    def written(self, record: FrameRecord | None, now: float) -> None:
+        """The frame of ``record`` (from :meth:`take_outgoing`) was written at ``now``: record it as sent."""
+        if record is not None:
+            record.timestamp = _ts(now)
+            self._emit(record)
+
+    def discard_outbox(self) -> int:
+        """Drop the frames not yet taken (nowhere to write them); returns how many, also added to ``unwritten``."""
+        n = len(self.outbox)
+        self.unwritten += n
+        self.outbox.clear()
+        self._unsent.clear()
+        return n
 
     # -- records -----------------------------------------------------------------------------------------------
 
     def _record(self, direction: Literal["sent", "received"], kind: MessageKind, message_id: str | None,
                 action: str | None, payload: Any, raw: str, now: float, **extra: Any) -> None:
+        deferred = direction == "sent" and self.record_sent_on_write
         if self.record_sink is None:
+            if deferred:
+                self._unsent.append(None)
             return
+        record = FrameRecord(_ts(now), self.station_id, direction, kind, message_id, action, self.version.value,
+                             payload, raw, **extra)
+        if deferred:
+            self._unsent.append(record)  # recorded by written(), when the transport has written it
+        else:
+            self._emit(record)
+
+    def _emit(self, record: FrameRecord) -> None:
         self._seq += 1
-        self.record_sink(FrameRecord(_ts(now), self.station_id, direction, kind, message_id, action,
-                                     self.version.value, payload, raw, seq=self._seq, **extra))
+        record.seq = self._seq
+        if self.record_sink is not None:
+            self.record_sink(record)
 
     def _record_out(self, frame: framing.Frame | Violation, text: str, now: float, *,
                     action: str | None = None) -> None:

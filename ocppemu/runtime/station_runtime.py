@@ -51,6 +51,7 @@ class StationRuntime:
 
     def __init__(self, core: StationCore, transport_factory: TransportFactory | None = None) -> None:
         self.core = core
+        core.rpc.record_sent_on_write = True  # frames are recorded as sent when the transport has written them
         self._factory = transport_factory or default_transport
         self._transport: Transport | None = None
         self._main: asyncio.Task[None] | None = None
@@ -61,7 +62,8 @@ class StationRuntime:
         self._timer_at: float | None = None
         self._hold_until = 0.0
         self._reconnect_now = asyncio.Event()
-        #: The station's reconnect-jitter generator (stream ``"reconnect"`` of :func:`station_rng`).
+        #: The station's reconnect-jitter generator: its own stream (``"reconnect"``) of :func:`station_rng`, so that
+        #: reconnecting never shifts what the core draws for simulated behaviour.
         self.rng = station_rng(self.config.simulation.seed, self.config.station_id, "reconnect")
         self.backoff = Backoff.from_config(self.config.simulation, self.rng)
         self.state: State = "stopped"
@@ -132,7 +134,7 @@ class StationRuntime:
             if self._transport is not None and self._transport.is_open:
                 self._wake.set()
             elif not self.core.is_connected:
-                self.core.rpc.outbox.clear()  # written while offline: nowhere to go, the core re-sends what matters
+                self.core.rpc.discard_outbox()  # written while offline: nowhere to go, the core re-sends what matters
         self._reschedule()
 
     def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> bool:
@@ -312,17 +314,27 @@ class StationRuntime:
                 self.flush()
 
     async def _write(self, transport: Transport) -> None:
+        """Write what the core produced, in order; each frame is recorded as sent once the transport took it."""
+        rpc = self.core.rpc
         while True:
             await self._wake.wait()
             self._wake.clear()
-            out = self.core.take_outbox()
-            if out and self.before_send is not None:
+            outgoing = rpc.take_outgoing()
+            if outgoing and self.before_send is not None:
                 try:
                     await self.before_send()  # e.g. save the energy register the frames carry, first
                 except Exception:
                     log.exception("station %s: before-send hook failed", self.config.station_id)
-            for text in out:
-                try:
+            done = 0
+            try:
+                for text, record in outgoing:
                     await transport.send(text)
-                except TransportError:
-                    return  # the reader sees the connection end and cleans up
+                    rpc.written(record, time.time())
+                    done += 1
+            except TransportError:
+                return  # the reader sees the connection end and cleans up
+            finally:
+                if done < len(outgoing):
+                    rpc.unwritten += len(outgoing) - done
+                    log.info("station %s: connection ended with %d frame(s) unwritten", self.config.station_id,
+                             len(outgoing) - done)
