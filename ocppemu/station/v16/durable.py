@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ocppemu.ocpp.records import TransactionRecord
 from ocppemu.station.authorization import IdToken, from_id_tag_info, to_id_tag_info
+from ocppemu.station.core import iso
 from ocppemu.station.offline_queue import QueuedMessage
 
 if TYPE_CHECKING:
@@ -99,6 +100,23 @@ def restore(st: Station16, state: DurableState16, queue: list[QueuedMessage], no
                                       saved.connector_id, saved.id_tag, started, float(saved.meter_start),
                                       st.version.value, created_at=started, updated_at=started)
         st.transactions[saved.local_key] = tx
+    # A StartTransaction sent but not answered when the emulator died is not in the saved queue (only messages
+    # queued offline or unanswered for a while are mirrored): send it again, ahead of the rest, as a charger
+    # re-sends its unconfirmed transaction messages, so the transaction gets its CSMS id and can be ended.
+    first_key = min((e.key for e in queue), default=1)
+    for saved in sorted(state.transactions, key=lambda t: t.started_at, reverse=True):
+        if saved.transaction_id is None and saved.local_key not in queued_starts:
+            payload: dict[str, Any] = {"connectorId": saved.connector_id, "idTag": saved.id_tag,
+                                       "meterStart": saved.meter_start, "timestamp": iso(st.csms_now(saved.started_at))}
+            if saved.reservation_id is not None:
+                payload["reservationId"] = saved.reservation_id
+            first_key -= 1
+            entry = QueuedMessage(first_key, "StartTransaction", payload, saved.local_key, offline=True)
+            queue = [entry, *queue]
+            queued_starts.add(saved.local_key)
+            if st.queue.sink is not None:
+                st.queue.sink.pushed(entry)
+            notes.append(f"StartTransaction of {saved.local_key} sent again (its answer was lost)")
     kept: list[QueuedMessage] = []
     for entry in queue:
         owner = st.transactions.get(entry.local_tx or "")
