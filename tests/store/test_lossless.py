@@ -11,8 +11,8 @@ a frame with surrogates never stalls a batch: every other frame of it is stored.
 from __future__ import annotations
 
 import itertools
-import os
 import json
+import os
 from datetime import UTC, datetime
 from typing import Any
 

@@ -116,7 +116,7 @@ async def test_kill9_mid_transaction_then_restart(tmp_path: Path, peer_csms: Pee
             async def queue_empty() -> bool:
                 return (await http.get(f"/api/stations/{sid}")).json()["runtime"]["queued_messages"] == 0
             await until(queue_empty)
-            view = (await http.get(f"/api/transactions", params={"station_id": sid})).json()
+            view = (await http.get("/api/transactions", params={"station_id": sid})).json()
         check_at_csms(peer, sid, reason="Local" if case == "continue" else "PowerLoss")
         assert [t["status"] for t in view["transactions"]] == ["completed"], view
     finally:
