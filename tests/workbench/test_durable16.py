@@ -86,3 +86,14 @@ def test_a_message_whose_transaction_id_is_lost_is_dropped_not_sent_with_0() -> 
     orphan = QueuedMessage(3, "MeterValues", {"connectorId": 2, "transactionId": 0, "meterValue": []}, "L2")
     notes = durable.restore(core, saved(running=False), [orphan], T0 + 5)
     assert len(core.queue) == 0 and "dropped queued MeterValues of L2" in notes[0]
+
+
+def test_re_registration_keeps_the_meter_values_timer() -> None:
+    """A reconnect's BootNotification Accepted does not restart sampling (it stretched 8% of intervals)."""
+    core = station()
+    core.cfg.set_local("MeterValueSampleInterval", "10")
+    durable.restore(core, saved(), [], T0, "continue")
+    due = core.timers.due_at(("sample", 1))
+    assert due == T0 + 10
+    core.on_registered(T0 + 7)
+    assert core.timers.due_at(("sample", 1)) == due

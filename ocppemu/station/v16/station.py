@@ -110,7 +110,8 @@ class Station16(StationCore):
             self._notify_status(conn, now)
         self._schedule_aligned(now)
         for conn in self.connectors.values():
-            if conn.tx is not None and not conn.tx.stopping:
+            # A re-registration keeps a running sample timer: restarting it would stretch the interval.
+            if conn.tx is not None and not conn.tx.stopping and not self.timers.is_set(("sample", conn.id)):
                 self._schedule_sample(conn, now)
 
     def configuration_changed(self, key: str, now: float) -> None:
