@@ -567,7 +567,7 @@ class Workbench(HistoryMixin):
         self.bus.publish("state", station_id, time.time(), {"state": rt.state})
 
     def _on_event(self, event: StationEvent) -> None:
-        if event.kind == "transaction":
+        if event.kind in ("transaction", "transaction_event"):
             self._dirty.set()  # a transaction started, got its CSMS id or ended: save the durable state now
         self.bus.publish("event", event.station_id, event.timestamp, {"kind": event.kind, **event.data})
         if event.kind == "finding" or (event.kind == "connection" and event.data.get("status") == "error"):

@@ -92,11 +92,14 @@ async def load_saved(repo: Repository, station_id: str) -> SavedStation:
 
 
 def queued_registers(queue: list[QueuedMessage], connector_of: dict[Any, Any]) -> dict[int, float]:
-    """The highest energy register (Wh) per connector in queued 1.6 MeterValues / StopTransaction payloads."""
+    """The highest energy register (Wh) per connector (1.6) or EVSE (2.x) in queued MeterValues,
+    StopTransaction and TransactionEvent payloads."""
     out: dict[int, float] = {}
     for entry in queue:
         p = entry.payload
-        connector = p.get("connectorId", connector_of.get(entry.local_tx))
+        evse = p.get("evse")
+        connector = p.get("connectorId", p.get("evseId", evse.get("id") if isinstance(evse, dict) else
+                                                connector_of.get(entry.local_tx)))
         if not isinstance(connector, int):
             continue
         values: list[float] = []

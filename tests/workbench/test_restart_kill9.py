@@ -153,3 +153,59 @@ async def test_kill9_of_station_run_mid_session(tmp_path: Path, peer_csms: PeerF
     seen = [v for m in msgs for v in register_values(m)] + [float(starts[1].payload["meterStart"])]
     first_tx = [v for m in msgs[: msgs.index(stops[0]) + 1] for v in register_values(m)]
     assert first_tx == sorted(first_tx) and float(starts[1].payload["meterStart"]) >= first_tx[-1], seen
+
+
+def check_2x_at_csms(peer: PeerCsms, sid: str) -> None:
+    events = peer.received(sid, "TransactionEvent")
+    by_tx: dict[str, list[Received]] = {}
+    for e in events:
+        by_tx.setdefault(e.payload["transactionInfo"]["transactionId"], []).append(e)
+    assert len(by_tx) == 1, list(by_tx)
+    (tx_events,) = by_tx.values()
+    kinds = [e.payload["eventType"] for e in tx_events]
+    assert kinds.count("Started") == 1 and kinds.count("Ended") == 1 and kinds[0] == "Started" \
+        and kinds[-1] == "Ended", kinds
+    assert [e.payload["seqNo"] for e in tx_events] == list(range(len(tx_events)))  # seqNo continuous
+    ended = tx_events[-1].payload
+    assert ended["transactionInfo"]["stoppedReason"] == "PowerLoss" and ended.get("offline") is True
+    ordered = [v for e in tx_events for mv in e.payload.get("meterValue", []) for sv in mv.get("sampledValue", [])
+               if sv.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register"
+               for v in [float(sv["value"])]]
+    assert ordered == sorted(ordered), ordered
+    assert peer.errors == []
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+async def test_kill9_of_a_2x_station_mid_transaction(tmp_path: Path, peer_csms: PeerFactory, version: str) -> None:
+    peer = await peer_csms(versions=(version,))
+    sid = "K9V" + version.replace(".", "")
+    station = {"station_id": sid, "csms_url": peer.url, "auto_start": True, "protocol_version": version,
+               "configuration_overrides": {"SampledDataCtrlr.TxUpdatedInterval": "1"},
+               "simulation": {"reconnect_initial_delay": 0.2, "reconnect_max_delay": 0.5,
+                              "energy_delivery_rate": 36000}}
+    daemon = await start_daemon(tmp_path)
+    try:
+        async with httpx.AsyncClient(base_url=daemon.url, timeout=20) as http:
+            assert (await http.post("/api/stations", json=station)).status_code == 201
+            await peer.wait_for(sid, "BootNotification", timeout=20)
+            await asyncio.sleep(0.3)
+            r = await http.post(f"/api/stations/{sid}/actions", json={"action": "start_transaction", "id_tag": "K9"})
+            assert r.json()["ok"], r.text
+            await peer.wait_for(sid, "TransactionEvent", count=3, timeout=20)
+            await asyncio.sleep(0.5)
+        kill9(daemon)
+        await asyncio.wait_for(daemon.proc.wait(), 20)  # type: ignore[union-attr]
+        daemon = await start_daemon(tmp_path)
+        await peer.wait_for(sid, "TransactionEvent", timeout=30,
+                            where=lambda m: m.payload.get("eventType") == "Ended")
+        async with httpx.AsyncClient(base_url=daemon.url, timeout=20) as http:
+            async def queue_empty() -> bool:
+                return (await http.get(f"/api/stations/{sid}")).json()["runtime"]["queued_messages"] == 0
+            await until(queue_empty)
+            view = (await http.get("/api/transactions", params={"station_id": sid})).json()
+        check_2x_at_csms(peer, sid)
+        assert [t["status"] for t in view["transactions"]] == ["completed"], view
+        assert view["transactions"][0]["id_tag"] == "K9"
+    finally:
+        if daemon.proc is not None and daemon.proc.returncode is None:
+            await daemon.stop()
