@@ -23,6 +23,7 @@ from ocppemu.config.station import (
     StationRuntimeState,
     TlsConfig,
 )
+from ocppemu.ocpp.framing import dumps
 from ocppemu.ocpp.records import FrameRecord
 from ocppemu.ocpp.versions import Version
 from ocppemu.runtime.station_runtime import StationRuntime
@@ -31,6 +32,7 @@ from ocppemu.station.factory import build_core
 from ocppemu.store import default_store_url, open_store
 from ocppemu.store.base import MessageFilter, Repository
 from ocppemu.store.errors import StoreError
+from ocppemu.transport.soap import is_soap_url
 from ocppemu.workbench.durable import resume, snapshot
 from ocppemu.workbench.recording import Recorder, load_saved
 from ocppemu.workbench.views import explain
@@ -44,7 +46,10 @@ def format_frame(record: FrameRecord, width: int = 220) -> str:
     ts = record.timestamp.strftime("%H:%M:%S.%f")[:-3]
     extra = f" !{record.validation_error}" if record.validation_error else ""
     rtt = f" {record.rtt_ms:.0f}ms" if record.rtt_ms is not None else ""
-    raw = record.raw if len(record.raw) <= width else record.raw[: width - 3] + "..."
+    raw = record.raw
+    if raw.startswith("<") and record.payload is not None:  # a SOAP envelope: its JSON view reads better
+        raw = "[soap] " + dumps(record.payload)
+    raw = raw if len(raw) <= width else raw[: width - 3] + "..."
     return (f"{ts} {record.station_id} {ARROWS[record.direction]} {record.message_type:<10} "
             f"{record.action or '-':<24}{rtt} {raw}{extra}")
 
@@ -62,10 +67,6 @@ def config_from_args(args: argparse.Namespace) -> StationConfig:
         raise ValueError(f"--charge takes the length of the session in seconds, a positive number, not {args.charge:g}")
     if args.connectors < 1:
         raise ValueError(f"--connectors must be at least 1, not {args.connectors}")
-    scheme = args.csms.split("://", 1)[0].lower() if "://" in args.csms else ""
-    if scheme in ("http", "https") and not _soap_available():
-        raise ValueError(f"--csms {args.csms!r} is an http(s) URL, which means OCPP 1.6 over SOAP; this ocppemu "
-                         "speaks OCPP-J: use ws:// or wss://")
     auth = CsmsAuth()
     if args.basic_auth is not None:
         if ":" not in args.basic_auth:
@@ -89,6 +90,7 @@ def config_from_args(args: argparse.Namespace) -> StationConfig:
         "station_id": args.station_id, "protocol_version": version, "csms_url": args.csms,
         "csms_auth": auth.model_dump(), "tls": tls.model_dump(), "connectors": [c.model_dump() for c in connectors],
         "meter_values_config": meter.model_dump(), "simulation": sim,
+        "soap_listen": getattr(args, "soap_listen", None), "soap_advertise": getattr(args, "soap_advertise", None),
     })
 
 
@@ -120,12 +122,6 @@ async def charge_once(runtime: StationRuntime, seconds: float, id_tag: str | Non
 def _tx_running(core: StationCore, connector: int) -> bool:
     tx = core.active_transactions().get(connector)
     return tx is not None and not (core.version is Version.V16 and tx.startswith("L"))
-
-
-def _soap_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("ocppemu.transport.soap") is not None
 
 
 async def open_cli_store(url: str | None) -> Repository | str:
@@ -175,7 +171,8 @@ async def run_station(args: argparse.Namespace) -> int:
     code = 0
     try:
         if not await runtime.wait_connected(args.timeout):
-            print(f"error: station {config.station_id} was not accepted by {config.connection_url()}: "
+            target = config.csms_url if is_soap_url(config.csms_url) else config.connection_url()
+            print(f"error: station {config.station_id} was not accepted by {target}: "
                   f"{core.last_error or core.registration}", file=sys.stderr)
             code = 1
         elif args.charge is not None:
@@ -276,7 +273,13 @@ async def run_demo(args: argparse.Namespace) -> int:
     """The bundled demo CSMS, ``--stations`` stations, one session each; everything stored."""
     from ocppemu.demo_csms import serve_demo_csms
 
-    csms = await serve_demo_csms("127.0.0.1", 0, heartbeat_interval=30)
+    soap = bool(getattr(args, "soap", False))
+    version = Version.parse(args.ocpp)
+    if soap and version is not Version.V16:
+        print("error: OCPP over SOAP exists only for OCPP 1.6 (--ocpp 1.6)", file=sys.stderr)
+        return 2
+    csms = await serve_demo_csms("127.0.0.1", 0, heartbeat_interval=30, soap_port=0 if soap else None)
+    csms_url = csms.soap_url if soap and csms.soap_url else f"ws://127.0.0.1:{csms.port}/ocpp"
     started = datetime.now(UTC)
     url = args.store or default_store_url()
     repo = open_store(url)
@@ -286,10 +289,9 @@ async def run_demo(args: argparse.Namespace) -> int:
     if not args.quiet:
         recorder.on_frame(printer(sys.stdout))  # type: ignore[arg-type]
     runtimes = []
-    version = Version.parse(args.ocpp)
     for i in range(1, args.stations + 1):
         config = StationConfig(station_id=f"DEMO{i:03d}", protocol_version=version,
-                               csms_url=f"ws://127.0.0.1:{csms.port}/ocpp",
+                               csms_url=csms_url,
                                meter_values_config=MeterValuesConfig(interval=5))
         await repo.upsert_station(config)
         runtimes.append(StationRuntime(build_core(config, recorder.sinks())))

@@ -59,16 +59,6 @@ async def test_station_run_bad_arguments(tmp_path: Path, args: list[str], words:
     no_station_stored(db)
 
 
-async def test_http_csms_url_without_soap_is_one_sentence(tmp_path: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("ocppemu.transport.soap") is not None:
-        pytest.skip("SOAP is available in this build: an http:// CSMS URL is valid")
-    code, _, err = await _run("station", "run", "--csms", "http://127.0.0.1:9/ocpp", "--quiet",
-                              "--store", f"sqlite:///{tmp_path / 's.db'}")
-    assert code == 2 and "OCPP 1.6 over SOAP" in one_sentence(err)
-
-
 async def test_ocpp_16_alias_is_accepted_as_1_6(tmp_path: Path) -> None:
     """``16`` is a documented spelling of 1.6 (like ``v16``, ``ocpp1.6``): the station runs as OCPP 1.6."""
     csms = await serve_demo_csms("127.0.0.1", 0)
