@@ -610,8 +610,13 @@ class Workbench(HistoryMixin):
 
     async def _sync_loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):  # a transaction event saves at once, the rest periodically
-                await asyncio.wait_for(self._dirty.wait(), self.app.application.state_sync_interval)
+            # A transaction event saves at once, the rest periodically. (asyncio.wait, not wait_for: on Python
+            # 3.11 wait_for can swallow the cancellation of this task when the event is set at the same time.)
+            waiter = asyncio.ensure_future(self._dirty.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=self.app.application.state_sync_interval)
+            finally:
+                waiter.cancel()
             self._dirty.clear()
             await self._sync_all()
 
