@@ -82,6 +82,8 @@ class StationRuntime:
         #: Awaited before frames are written to the socket: the durable-state hook, so that nothing the CSMS
         #: has seen (a meter value, a transaction id) is newer than what a restart would find.
         self.before_send: Callable[[], Awaitable[None]] | None = None
+        #: Back-pressure from the recorder: returns None, or an event to wait for before reading or writing more.
+        self.pressure: Callable[[], asyncio.Event | None] | None = None
         self._cert_dir: str | None = None
         attach(self)  # file uploads (GetLog) run at this edge, not in the core
 
@@ -304,6 +306,8 @@ class StationRuntime:
         close_reason = "station stopped"
         try:
             while True:
+                if self.pressure is not None and (held := self.pressure()) is not None:
+                    await held.wait()
                 text = await transport.recv()
                 self.core.receive(text, time.time())
                 self.flush()
@@ -330,6 +334,8 @@ class StationRuntime:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self.pressure is not None and (held := self.pressure()) is not None:
+                await held.wait()
             outgoing = rpc.take_outgoing()
             if outgoing and self.before_send is not None:
                 try:

@@ -286,3 +286,20 @@ async def test_charge_point_service_serves_its_wsdl(soap_csms: SoapFactory) -> N
             client.close()
     assert b"ChargePointService" in wsdl.body and b"urn://Ocpp/Cp/2015/10/" in wsdl.body
     assert plain_get.code == 405
+
+
+async def test_a_call_error_of_the_station_reaches_zeep_as_a_soap_fault(soap_csms: SoapFactory) -> None:
+    import zeep.exceptions
+
+    peer = await soap_csms(boot_status="Rejected", heartbeat_interval=60)
+    async with Harness(soap_config(peer.url)) as h:
+        await peer.wait_for("BootNotification")
+        await until(lambda: h.core.registration == "Rejected", what="the boot to be rejected")
+        try:
+            await peer.call(SID, "ClearCache")
+        except zeep.exceptions.Fault as fault:
+            assert fault.code == "Sender" or "Sender" in str(fault.code)
+            assert "not accepted" in fault.message
+        else:
+            raise AssertionError("a rejected station must refuse CSMS requests")
+    assert peer.errors == []

@@ -18,6 +18,7 @@ The station core stays sans-I/O: ``now`` comes in, nothing here reads a clock or
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from ocppemu.ocpp.records import TransactionRecord
 from ocppemu.station.authorization import IdToken, from_id_tag_info, to_id_tag_info
 from ocppemu.station.core import iso
 from ocppemu.station.offline_queue import QueuedMessage
+from ocppemu.station.state_tables import IllegalTransition
 
 if TYPE_CHECKING:
     from ocppemu.station.v16.station import Station16
@@ -138,7 +140,8 @@ def restore(st: Station16, state: DurableState16, queue: list[QueuedMessage], no
         if policy == "continue":
             conn.plugged = True
             conn.meter.start_session(now)
-            st._set_status(conn, "Charging", now, force=True)
+            with contextlib.suppress(IllegalTransition):
+                st._set_status(conn, "Charging", now)
             st._schedule_sample(conn, now)
             notes.append(f"transaction {saved.transaction_id or saved.local_key} continues")
         else:
