@@ -89,6 +89,7 @@ def restore(st: Station201, state: DurableState201, queue: list[QueuedMessage], 
         tx.record = TransactionRecord(st.station_id, saved.transaction_id, saved.evse_id, saved.id_token, started,
                                       round(saved.meter_start_wh, 1), st.version.value, evse_id=saved.evse_id,
                                       created_at=started, updated_at=started)
+        tx.state = "Active"  # its Started event went out before the restart
         evse.tx = tx
         st.end_transaction(evse, "AbnormalCondition", reason, now)
         notes.append(f"transaction {saved.transaction_id} ended ({reason})")
