@@ -203,6 +203,15 @@ class Workbench(HistoryMixin):
     def view(self, st: _Station, include_secrets: bool = False) -> StationView:
         snap = st.core.snapshot()
         state = self._state_of(st)
+        # energy and SoC as the meter model has them now, not as of the last sample
+        readings = st.core.meter_readings(time.time())
+        for c in snap.get("connectors") or []:
+            live = readings.get(c.get("id"))
+            if live is not None:
+                c["energy_wh"] = round(live[0], 1)
+                if c.get("soc") is not None:
+                    c["soc"] = round(live[2], 1)
+        registers = {k: r[0] for k, r in readings.items()} or state.energy_register_wh
         return StationView(
             station_id=st.config.station_id, config=st.config.export(include_secrets), snapshot=snap,
             runtime=StationRuntime(
@@ -211,7 +220,7 @@ class Workbench(HistoryMixin):
                 last_heartbeat=state.last_heartbeat.isoformat() if state.last_heartbeat else None,
                 last_error=state.last_error, queued_messages=len(st.core.queue),
                 active_transactions={str(k): v for k, v in state.active_transactions.items()},
-                energy_register_wh={str(k): v for k, v in state.energy_register_wh.items()}))
+                energy_register_wh={str(k): v for k, v in registers.items()}))
 
     async def list_stations(self, include_secrets: bool = False) -> StationList:
         return StationList(stations=[self.view(self._stations[k], include_secrets) for k in sorted(self._stations)],
