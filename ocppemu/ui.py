@@ -11,6 +11,7 @@ notebooks in its ``examples/``), so ``ocppemu ui`` works from any folder. Needs 
 from __future__ import annotations
 
 import argparse
+import json
 import importlib.util
 import os
 import signal
@@ -23,6 +24,9 @@ from pathlib import Path
 URL_ENV = "OCPPEMU_URL"
 TOKEN_ENV = "OCPPEMU_TOKEN"
 TEMPLATE = "ocppemu"
+# The JupyterLab extensions a dashboard page loads: the widget managers and anywidget (the JSON editor). Voila loads
+# every installed extension otherwise, e.g. jupyterlab-plotly's 4.8 MB bundle on every page, charts or not.
+PAGE_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8", "anywidget")
 JUPYTER_DATA = Path(__file__).resolve().parent / "widgets" / "jupyter"
 PACKAGED_DASHBOARDS = Path(__file__).resolve().parent / "_dashboards"
 CHECKOUT_DASHBOARDS = Path(__file__).resolve().parent.parent / "dashboards"
@@ -66,7 +70,8 @@ def voila_command(args: argparse.Namespace, dashboards: Path) -> list[str]:
     timeout = getattr(args, "orphan_timeout", 60.0)
     cmd = [sys.executable, "-m", "ocppemu.ui_server", f"--port={args.port}", "--Voila.ip=127.0.0.1",
            f"--template={TEMPLATE}", f"--DashboardsApp.orphan_timeout={timeout}",
-           f"--DashboardsApp.orphan_check_interval={min(5.0, max(timeout / 4, 0.5))}", str(dashboards)]
+           f"--DashboardsApp.orphan_check_interval={min(5.0, max(timeout / 4, 0.5))}",
+           "--VoilaConfiguration.extension_allowlist=" + json.dumps(list(PAGE_EXTENSIONS)), str(dashboards)]
     if args.no_browser:
         cmd.insert(3, "--no-browser")
     return cmd
