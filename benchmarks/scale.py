@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import resource
 import subprocess
 import sys
-import logging
 import time
 
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
+from ocppemu.runtime.station_runtime import StationRuntime
 from ocppemu.station.core import Sinks
-from ocppemu.station.runtime import StationRuntime
 from ocppemu.station.v16.station import Station16
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.store import MessageBuffer, MessageFilter, Repository, open_store
 
 ACTIONS = ("Heartbeat", "MeterValues", "StatusNotification", "Authorize", "StartTransaction", "StopTransaction")

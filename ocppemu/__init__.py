@@ -3,7 +3,7 @@
 >>> wb = await ocppemu.connect()                                  # an in-process workbench (started)
 >>> wb = await ocppemu.connect("http://127.0.0.1:8080", token=t)   # a client of a running daemon
 
-Both satisfy :class:`ocppemu.interface.WorkbenchAPI`; call ``await wb.close()`` when done.
+Both satisfy :class:`ocppemu.workbench.interface.WorkbenchAPI`; call ``await wb.close()`` when done.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "connect"]
 
 if TYPE_CHECKING:
-    from ocppemu.interface import WorkbenchAPI
+    from ocppemu.workbench.interface import WorkbenchAPI
 
 
 async def connect(url: str | None = None, *, token: str | None = None, store: str | None = None,
                   config: Any = None) -> WorkbenchAPI:
     """A started in-process :class:`~ocppemu.workbench.Workbench` (``url`` None; ``store`` URL and ``config``
-    :class:`~ocppemu.app_config.AppConfig` optional), or a :class:`~ocppemu.client.RemoteWorkbench` of the
+    :class:`~ocppemu.config.app.AppConfig` optional), or a :class:`~ocppemu.workbench.client.RemoteWorkbench` of the
     daemon at ``url`` (``http(s)://host:port``). Raises ``ValueError`` for a URL that is not http(s)."""
     if url is None:
         from ocppemu.workbench import Workbench
@@ -31,6 +31,6 @@ async def connect(url: str | None = None, *, token: str | None = None, store: st
         return wb
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"connect() takes the daemon's http(s):// URL, not {url!r}")
-    from ocppemu.client import RemoteWorkbench
+    from ocppemu.workbench.client import RemoteWorkbench
 
     return RemoteWorkbench(url, token)

@@ -1,4 +1,4 @@
-"""pandas + plotly helpers for analysis notebooks, over any :class:`~ocppemu.interface.WorkbenchAPI`.
+"""pandas + plotly helpers for analysis notebooks, over any :class:`~ocppemu.workbench.interface.WorkbenchAPI`.
 
 The ``*_frame`` coroutines fetch through the workbench interface (so they work against a daemon as well as
 in-process) and return DataFrames; the other functions are pure transformations and figures of those frames.
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ocppemu.interface import MessageQuery, WorkbenchAPI
+from ocppemu.workbench.interface import MessageQuery, WorkbenchAPI
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

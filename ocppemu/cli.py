@@ -71,11 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "station":
-        from ocppemu.run_station import run_station
+        from ocppemu.cli_station import run_station
 
         return _run(run_station(args))
     if args.command == "demo":
-        from ocppemu.run_station import run_demo
+        from ocppemu.cli_station import run_demo
 
         return _run(run_demo(args))
     if args.command == "serve":

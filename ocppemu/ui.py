@@ -11,8 +11,8 @@ notebooks in its ``examples/``), so ``ocppemu ui`` works from any folder. Needs 
 from __future__ import annotations
 
 import argparse
-import json
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -56,7 +56,7 @@ def _token(args: argparse.Namespace) -> str | None:
     if os.environ.get(TOKEN_ENV):
         return os.environ[TOKEN_ENV]
     try:
-        from ocppemu.app_config import AppConfig
+        from ocppemu.config.app import AppConfig
 
         cfg = AppConfig(data_dir=args.data_dir) if args.data_dir else AppConfig()
         return (cfg.resolved_data_dir() / "api-token").read_text(encoding="utf-8").strip() or None

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ocppemu import analysis
-from ocppemu.interface import ActionRequest, MessageQuery
+from ocppemu.workbench.interface import ActionRequest, MessageQuery
 
 T0 = pd.Timestamp("2025-01-01T10:00:00Z")
 

@@ -1,7 +1,7 @@
 """The Tornado application of the daemon: REST handlers built from the route table, the export stream, the
 WebSocket event stream and the OpenAPI document.
 
-Every 4xx answer is an :class:`~ocppemu.interface.ErrorBody`. When a token is required, every request needs
+Every 4xx answer is an :class:`~ocppemu.workbench.interface.ErrorBody`. When a token is required, every request needs
 ``Authorization: Bearer <token>`` (the WebSocket also accepts ``?token=``); ``include_secrets=true`` always needs it.
 """
 
@@ -22,11 +22,11 @@ from pydantic import BaseModel, ValidationError
 from ocppemu.api.auth import bearer_matches
 from ocppemu.api.openapi import build_openapi
 from ocppemu.api.routes import EXPORT_TYPES, ROUTES, ExportQuery, Route
-from ocppemu.events import Subscription
-from ocppemu.interface import ErrorBody, InvalidRequest, MessageQuery, Unauthorized, WorkbenchError
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
 from ocppemu.workbench import Workbench
-from ocppemu.workbench_views import explain
+from ocppemu.workbench.events import Subscription
+from ocppemu.workbench.interface import ErrorBody, InvalidRequest, MessageQuery, Unauthorized, WorkbenchError
+from ocppemu.workbench.views import explain
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from ocppemu import __version__
 from ocppemu.api.routes import EXPORT_TYPES, ROUTES
-from ocppemu.interface import ErrorBody
+from ocppemu.workbench.interface import ErrorBody
 
 REF = "#/components/schemas/{model}"
 

@@ -1,7 +1,7 @@
 """The REST routes: one table used both by the Tornado handlers and by the OpenAPI document.
 
-Each :class:`Route` names its body model, query model and response model (from :mod:`ocppemu.interface`) and how
-it calls the workbench, so what is documented is exactly what is validated and returned.
+Each :class:`Route` names its body model, query model and response model (from :mod:`ocppemu.workbench.interface`)
+and how it calls the workbench, so what is documented is exactly what is validated and returned.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocppemu.interface import (
+from ocppemu.config.station import StationConfig
+from ocppemu.workbench.interface import (
     ActionRequest,
     ActionResponse,
     CloneRequest,
@@ -36,7 +37,6 @@ from ocppemu.interface import (
     TransactionList,
     WorkbenchAPI,
 )
-from ocppemu.station.config import StationConfig
 
 
 class _Query(BaseModel):

@@ -17,7 +17,7 @@ from tornado.netutil import bind_sockets
 
 from ocppemu.api.app import ApiContext, make_app
 from ocppemu.api.auth import is_loopback, load_or_create_token
-from ocppemu.app_config import AppConfig, ConfigError, load_config, setup_logging
+from ocppemu.config.app import AppConfig, ConfigError, load_config, setup_logging
 from ocppemu.workbench import Workbench
 
 log = logging.getLogger(__name__)

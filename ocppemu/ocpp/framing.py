@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import orjson
 
 from ocppemu.ocpp.errors import ErrorCode, Violation
+from ocppemu.ocpp.records import MessageKind
 from ocppemu.ocpp.versions import Version
-from ocppemu.records import MessageKind
 
 #: OCPP 2.x bounds the message id to 36 characters; 1.6 does not, but we keep a generous sanity bound.
 MAX_MESSAGE_ID_LENGTH = {Version.V16: 128, Version.V201: 36, Version.V21: 36}

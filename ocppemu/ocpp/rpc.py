@@ -4,7 +4,7 @@ An :class:`RpcEndpoint` takes text in (:meth:`RpcEndpoint.receive`) and the curr
 text to write accumulates in :attr:`RpcEndpoint.outbox`. It has no socket, no clock and no tasks: the caller
 passes ``now`` (seconds since the epoch) and asks :meth:`RpcEndpoint.next_deadline` when to call
 :meth:`RpcEndpoint.tick` for call time-outs. Every frame in both directions is reported to ``record_sink`` as a
-:class:`~ocppemu.records.FrameRecord`.
+:class:`~ocppemu.ocpp.records.FrameRecord`.
 
 Guarantees: at most one of our CALLs is in flight at a time (others wait in order); a peer's bad input never
 raises, it becomes a CALLERROR answer (for CALLs) and a :class:`Finding`.
@@ -23,9 +23,9 @@ from ocppemu.ocpp import framing
 from ocppemu.ocpp.catalogue import catalogue
 from ocppemu.ocpp.errors import ErrorCode, Spelling, Violation, known_codes, wire_code
 from ocppemu.ocpp.framing import Call, CallError, CallResult, CallResultError, Send
+from ocppemu.ocpp.records import FrameRecord, MessageKind
 from ocppemu.ocpp.validation import validate
 from ocppemu.ocpp.versions import Version
-from ocppemu.records import FrameRecord, MessageKind
 
 Role = Literal["station", "csms"]
 FailReason = Literal["error", "timeout", "invalid_result", "disconnected", "invalid_request"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from ocppemu.station.config import ConnectorConfig
+from ocppemu.config.station import ConnectorConfig
 from ocppemu.station.meter import Meter
 from ocppemu.station.smart_charging import ProfileStore
 from ocppemu.station.timers import Timers

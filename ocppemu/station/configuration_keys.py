@@ -20,7 +20,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
 
 if TYPE_CHECKING:
-    from ocppemu.station.config import StationConfig
+    from ocppemu.config.station import StationConfig
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ocppemu.config.station import StationConfig
 from ocppemu.ocpp.errors import ErrorCode, Violation
 from ocppemu.ocpp.framing import Call
+from ocppemu.ocpp.records import FrameRecord, MeterSample, TransactionRecord
 from ocppemu.ocpp.rpc import (
     CallCompleted,
     CallFailed,
@@ -29,8 +31,6 @@ from ocppemu.ocpp.rpc import (
     PendingCall,
     RpcEndpoint,
 )
-from ocppemu.records import FrameRecord, MeterSample, TransactionRecord
-from ocppemu.station.config import StationConfig
 from ocppemu.station.offline_queue import OfflineQueue, QueuedMessage
 from ocppemu.station.timers import Timers
 

@@ -8,7 +8,7 @@ Defaults follow the OCTT general CSMS preconditions (``TxStartPoint`` = ``EVConn
 value can be overridden per station.
 
 A station is described by :class:`StationDescription` (vendor, model, EVSEs with their connectors and power). Use
-:meth:`StationDescription.from_config` to derive one from the validated :class:`~ocppemu.station.config.StationConfig`.
+:meth:`StationDescription.from_config` to derive one from the validated :class:`~ocppemu.config.station.StationConfig`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from ocppemu.station.config import StationConfig
+    from ocppemu.config.station import StationConfig
 
 DataType = Literal["string", "decimal", "integer", "dateTime", "boolean", "OptionList", "SequenceList", "MemberList"]
 Mutability = Literal["ReadOnly", "WriteOnly", "ReadWrite"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ocppemu.config.station import StationConfig
 from ocppemu.ocpp.versions import Version
-from ocppemu.station.config import StationConfig
 from ocppemu.station.core import Sinks, StationCore
 
 

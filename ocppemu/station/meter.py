@@ -25,7 +25,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from ocppemu.station.config import ConnectorConfig, EvConfig, SimulationConfig
+from ocppemu.config.station import ConnectorConfig, EvConfig, SimulationConfig
 
 __all__ = [
     "AC_NOMINAL_VOLTAGE",

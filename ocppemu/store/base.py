@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from ocppemu.records import Direction, FrameRecord, MeterSample, SessionRecord, TransactionRecord
-from ocppemu.station.config import StationConfig, StationRuntimeState
+from ocppemu.config.station import StationConfig, StationRuntimeState
+from ocppemu.ocpp.records import Direction, FrameRecord, MeterSample, SessionRecord, TransactionRecord
 from ocppemu.store.codec import decode_cursor, encode_cursor, to_ms
 
 T = TypeVar("T")

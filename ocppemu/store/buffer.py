@@ -19,7 +19,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.store.base import Repository, WriteResult
 from ocppemu.store.codec import new_record_id
 from ocppemu.store.errors import StoreUnavailableError

@@ -15,7 +15,7 @@ from bson import ObjectId
 
 from ocppemu.ocpp.framing import dumps as dumps
 from ocppemu.ocpp.framing import loads as framing_loads
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.store.errors import InvalidCursorError, PayloadTooLargeError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -26,8 +26,8 @@ from pymongo.errors import (
 )
 from pymongo.uri_parser import parse_uri
 
-from ocppemu.records import FrameRecord, MeterSample, SessionRecord, TransactionRecord
-from ocppemu.station.config import StationConfig, StationRuntimeState
+from ocppemu.config.station import StationConfig, StationRuntimeState
+from ocppemu.ocpp.records import FrameRecord, MeterSample, SessionRecord, TransactionRecord
 from ocppemu.store import codec
 from ocppemu.store.base import (
     DEFAULT_MAX_DOCUMENT_BYTES,

@@ -10,7 +10,7 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
-from ocppemu.records import FrameRecord, MeterSample
+from ocppemu.ocpp.records import FrameRecord, MeterSample
 from ocppemu.store import codec
 from ocppemu.store.base import MessageFilter, StoredMessage
 from ocppemu.store.errors import StoreError, StoreUnavailableError

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from ocppemu.records import FrameRecord, MeterSample, SessionRecord, TransactionRecord
-from ocppemu.station.config import StationConfig, StationRuntimeState
+from ocppemu.config.station import StationConfig, StationRuntimeState
+from ocppemu.ocpp.records import FrameRecord, MeterSample, SessionRecord, TransactionRecord
 from ocppemu.store import codec
 from ocppemu.store.base import (
     DEFAULT_MAX_DOCUMENT_BYTES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ocppemu.records import FrameRecord, MeterSample
+from ocppemu.ocpp.records import FrameRecord, MeterSample
 from ocppemu.store import codec
 from ocppemu.store.base import MessageFilter, StoredMessage, nearest_rank
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
 from ocppemu.store import codec
 from ocppemu.store.errors import StoredDataError
 

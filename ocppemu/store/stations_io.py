@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from ocppemu.masking import MASK
-from ocppemu.station.config import StationConfig
+from ocppemu.config.masking import MASK
+from ocppemu.config.station import StationConfig
 from ocppemu.store import codec
 from ocppemu.store.base import Repository
 from ocppemu.store.errors import DuplicateStationError, PayloadTooLargeError

@@ -1,14 +1,12 @@
-"""Transports between a station and its CSMS: interface, WebSocket, TLS, back-off."""
+"""Transports between a station and its CSMS: interface, WebSocket, TLS (back-off: :mod:`ocppemu.runtime.backoff`)."""
 
 from __future__ import annotations
 
-from ocppemu.transport.backoff import Backoff
 from ocppemu.transport.base import Transport, TransportClosed, TransportError
 from ocppemu.transport.tls import TlsConfigError, client_ssl_context, ssl_context_from_config
 from ocppemu.transport.websocket import WebSocketTransport
 
 __all__ = [
-    "Backoff",
     "TlsConfigError",
     "Transport",
     "TransportClosed",

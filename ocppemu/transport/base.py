@@ -2,7 +2,7 @@
 
 The engine only ever sees text messages (one OCPP-J frame each) going out and coming in. A transport owns the
 connection (WebSocket today, SOAP over HTTP later) and nothing else: no framing, no correlation, no retries.
-The engine decides when to reconnect, using :mod:`ocppemu.transport.backoff`.
+The engine decides when to reconnect, using :mod:`ocppemu.runtime.backoff`.
 """
 
 from __future__ import annotations

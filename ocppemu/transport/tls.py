@@ -13,7 +13,7 @@ import logging
 import os
 import ssl
 
-from ocppemu.station.config import TlsConfig
+from ocppemu.config.station import TlsConfig
 from ocppemu.transport.base import TransportError
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def client_ssl_context(
 
 
 def ssl_context_from_config(tls: TlsConfig, *, station_id: str | None = None) -> ssl.SSLContext:
-    """:func:`client_ssl_context` from a station's :class:`~ocppemu.station.config.TlsConfig`."""
+    """:func:`client_ssl_context` from a station's :class:`~ocppemu.config.station.TlsConfig`."""
     return client_ssl_context(
         ca_cert=tls.ca_cert or None,
         client_cert=tls.client_cert or None,

@@ -13,7 +13,7 @@ What it guarantees on top of ``websockets``:
   act on; no ``websockets`` exception leaks to the engine.
 
 The URL given is final (the station id is already its last path segment): see
-:meth:`ocppemu.station.config.StationConfig.connection_url`.
+:meth:`ocppemu.config.station.StationConfig.connection_url`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from ocppemu.transport.base import Transport, TransportClosed, TransportError
 from ocppemu.transport.tls import ssl_context_from_config
 
 if TYPE_CHECKING:
-    from ocppemu.station.config import StationConfig
+    from ocppemu.config.station import StationConfig
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""ipywidgets components of the notebook workbench; each takes a :class:`~ocppemu.interface.WorkbenchAPI`.
+"""ipywidgets components of the notebook workbench; each takes a :class:`~ocppemu.workbench.interface.WorkbenchAPI`.
 
 Needs the ``ui`` extra (ipywidgets, plotly, anywidget). Components never block the kernel: callbacks schedule
 workbench calls on the running event loop (see :mod:`ocppemu.widgets.tasks`).

@@ -17,9 +17,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.interface import WorkbenchAPI
 from ocppemu.widgets.connection import ConnectionBar
 from ocppemu.widgets.session import URL_ENV, WorkbenchSession, open_workbench
+from ocppemu.workbench.interface import WorkbenchAPI
 
 
 def _overview(wb: WorkbenchAPI) -> w.Widget:

@@ -8,10 +8,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.interface import SystemStatus, WorkbenchAPI
-from ocppemu.masking import mask_secrets
+from ocppemu.config.masking import mask_secrets
 from ocppemu.widgets import render
 from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.workbench.interface import SystemStatus, WorkbenchAPI
 
 
 def status_html(s: SystemStatus) -> str:

@@ -21,7 +21,7 @@ from datetime import datetime
 
 import ipywidgets as w
 
-from ocppemu.interface import InvalidRequest, WorkbenchAPI, WorkbenchError, WorkbenchEvent
+from ocppemu.workbench.interface import InvalidRequest, WorkbenchAPI, WorkbenchError, WorkbenchEvent
 
 STALE_CLASS = "ocppemu-stale"
 

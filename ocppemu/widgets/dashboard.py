@@ -14,11 +14,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.interface import StationView, WorkbenchAPI
 from ocppemu.widgets import charts, render
 from ocppemu.widgets.connection import follow_events
 from ocppemu.widgets.live import RateWindow
 from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.workbench.interface import StationView, WorkbenchAPI
 
 
 def heartbeat_state(v: StationView, now: float) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ocppemu.interface import ActionRequest, StationView, WorkbenchAPI, WorkbenchError
+from ocppemu.workbench.interface import ActionRequest, StationView, WorkbenchAPI, WorkbenchError
 
 StepKind = Literal["start", "action", "pause", "until_tx", "until_no_tx", "until_connected"]
 Status = Literal["pending", "running", "ok", "failed", "stopped"]

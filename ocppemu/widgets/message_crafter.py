@@ -16,7 +16,6 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.interface import SendMessageRequest, SendMessageResult, WorkbenchAPI
 from ocppemu.ocpp.catalogue import catalogue
 from ocppemu.ocpp.payload_templates import SchemaNotSupportedError, template_for
 from ocppemu.ocpp.validation import validate
@@ -24,6 +23,7 @@ from ocppemu.ocpp.versions import Version
 from ocppemu.widgets import render
 from ocppemu.widgets.message_templates import MessageTemplate, MessageTemplates
 from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.workbench.interface import SendMessageRequest, SendMessageResult, WorkbenchAPI
 
 
 @dataclass(frozen=True, slots=True)

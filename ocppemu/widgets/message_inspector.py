@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 
 import ipywidgets as w
 
-from ocppemu.interface import ExportFormat, MessageOut, MessageQuery, WorkbenchAPI, WorkbenchEvent
 from ocppemu.ocpp.catalogue import catalogue
 from ocppemu.ocpp.versions import Version
 from ocppemu.widgets import render
 from ocppemu.widgets.connection import follow_events
 from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.workbench.interface import ExportFormat, MessageOut, MessageQuery, WorkbenchAPI, WorkbenchEvent
 
 EXPORT_TYPES: dict[str, tuple[str, str]] = {"jsonl": ("application/x-ndjson", "jsonl"),
                                             "csv": ("text/csv", "csv"), "text": ("text/plain", "txt")}

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ocppemu.interface import MessageOut
+from ocppemu.workbench.interface import MessageOut
 
 DIRECTION_COLOURS = {"sent": "#1f5fbf", "received": "#1b7f3a"}
 TYPE_COLOURS = {"Call": "#1f2937", "CallResult": "#1b7f3a", "CallError": "#b00020", "CallResultError": "#b00020",

@@ -7,10 +7,10 @@ import asyncio
 
 import ipywidgets as w
 
-from ocppemu.interface import WorkbenchAPI
 from ocppemu.widgets import render
 from ocppemu.widgets.flows import Flow, FlowRun, predefined_flows
 from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.workbench.interface import WorkbenchAPI
 
 STATUS_STYLE = {"pending": ("#6b7280", "·"), "running": ("#1f5fbf", "▶"), "ok": ("#1b7f3a", "✔"),
                 "failed": ("#b00020", "✘"), "stopped": ("#9ca3af", "■")}

@@ -19,7 +19,7 @@ import ocppemu
 
 if TYPE_CHECKING:
     from ocppemu.demo_csms import DemoCsms
-    from ocppemu.interface import WorkbenchAPI
+    from ocppemu.workbench.interface import WorkbenchAPI
 
 URL_ENV = "OCPPEMU_URL"
 TOKEN_ENV = "OCPPEMU_TOKEN"
@@ -58,7 +58,7 @@ async def open_workbench(url: str | None = None, *, token: str | None = None, de
     if url:
         wb = await ocppemu.connect(url, token=token or os.environ.get(TOKEN_ENV) or None)
         return WorkbenchSession(wb=wb, remote=True)
-    from ocppemu.app_config import AppConfig
+    from ocppemu.config.app import AppConfig
 
     workdir = Path(tempfile.mkdtemp(prefix="ocppemu-nb-"))
     csms = None

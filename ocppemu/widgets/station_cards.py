@@ -1,11 +1,11 @@
 """Station cards: one card per station with its connectors (status, live power, energy, duration, transaction id,
 id tag), the last connection error, and controls for every station-side event the engine offers, per connector.
 
-Each control is one :class:`~ocppemu.interface.ActionRequest` sent through
-:meth:`~ocppemu.interface.WorkbenchAPI.station_action` (or a start/stop of the station); its outcome is shown on
-the card in a sentence. Values are redrawn every ``interval`` seconds from the workbench's live view of each
+Each control is one :class:`~ocppemu.workbench.interface.ActionRequest` sent through
+:meth:`~ocppemu.workbench.interface.WorkbenchAPI.station_action` (or a start/stop of the station); its outcome is
+shown on the card in a sentence. Values are redrawn every ``interval`` seconds from the workbench's live view of each
 station (energy as the meter model has it now, not as of the last sample) and at once when the station reports an
-event. The HTML of a card is a pure function of a :class:`~ocppemu.interface.StationView` (:func:`card_html`).
+event. The HTML of a card is a pure function of a :class:`~ocppemu.workbench.interface.StationView` (:func:`card_html`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.interface import ActionRequest, StationView, WorkbenchAPI
 from ocppemu.widgets import render
 from ocppemu.widgets.connection import follow_events, readable_error
 from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.workbench.interface import ActionRequest, StationView, WorkbenchAPI
 
 # ChargePointErrorCode of OCPP 1.6 (2.x faults carry no code: the engine ignores it there).
 ERROR_CODES = ("OtherError", "ConnectorLockFailure", "EVCommunicationError", "GroundFailure", "HighTemperature",

@@ -1,4 +1,4 @@
-"""The station create/edit form: one input per :class:`~ocppemu.station.config.StationConfig` field.
+"""The station create/edit form: one input per :class:`~ocppemu.config.station.StationConfig` field.
 
 :data:`FIELDS` lists every configurable field by dotted path with the kind of input it gets; connectors are rows
 of their own (:class:`ConnectorRows`). :meth:`StationForm.value` builds the configuration document,
@@ -15,9 +15,9 @@ from typing import Any
 import ipywidgets as w
 from pydantic import ValidationError
 
+from ocppemu.config.station import StationConfig
 from ocppemu.ocpp.versions import Version
-from ocppemu.station.config import StationConfig
-from ocppemu.workbench_views import explain
+from ocppemu.workbench.views import explain
 
 CONNECTOR_TYPES = ["Type1", "Type2", "CCS1", "CCS2", "CCS", "CHAdeMO", "GBT", "Tesla", "Schuko", "Other"]
 PROFILES_16 = ["Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging",

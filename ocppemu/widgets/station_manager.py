@@ -17,7 +17,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.interface import (
+from ocppemu.widgets import charts, render
+from ocppemu.widgets.station_cards import StationCards
+from ocppemu.widgets.station_form import StationForm
+from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.workbench.interface import (
     CloneRequest,
     FromTemplateRequest,
     ImportRequest,
@@ -25,10 +29,6 @@ from ocppemu.interface import (
     StationView,
     WorkbenchAPI,
 )
-from ocppemu.widgets import charts, render
-from ocppemu.widgets.station_cards import StationCards
-from ocppemu.widgets.station_form import StationForm
-from ocppemu.widgets.tasks import TaskRunner
 
 
 def station_label(v: StationView) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.interface import WorkbenchError
+from ocppemu.workbench.interface import WorkbenchError
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.client import RemoteWorkbench
-from ocppemu.interface import ActionRequest, MessageQuery, NotFound, WorkbenchEvent
+from ocppemu.workbench.client import RemoteWorkbench
+from ocppemu.workbench.interface import ActionRequest, MessageQuery, NotFound, WorkbenchEvent
 from tests.api.daemon import Daemon
 from tests.peers.fixtures import PeerFactory
 

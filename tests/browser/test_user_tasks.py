@@ -187,8 +187,8 @@ def test_ten_charging_stations_on_the_overview_all_values_moving(voila: VoilaSer
     ids = [f"BR-TEN-{i:02d}" for i in range(10)]
 
     async def setup(wb: Any) -> None:
-        from ocppemu.interface import ActionRequest
         from ocppemu.widgets.session import wait_for_state
+        from ocppemu.workbench.interface import ActionRequest
 
         have = {v.station_id for v in (await wb.list_stations()).stations}
         for sid in have - set(ids):  # the daemon holds 10 stations at most
@@ -205,7 +205,8 @@ def test_ten_charging_stations_on_the_overview_all_values_moving(voila: VoilaSer
     daemon.call(setup)
     energy = ".ocppemu-card[class*='ocppemu-card-BR-TEN-'] .ocppemu-energy"
     duration = ".ocppemu-card[class*='ocppemu-card-BR-TEN-'] .ocppemu-duration"
-    steps: list[dict[str, Any]] = [{"action": "wait", "selector": f".ocppemu-card-{sid} .ocppemu-energy"} for sid in ids]
+    steps: list[dict[str, Any]] = [{"action": "wait", "selector": f".ocppemu-card-{sid} .ocppemu-energy"}
+                                   for sid in ids]
     steps += [{"action": "read_all", "selector": energy, "name": "e1"},
               {"action": "read_all", "selector": duration, "name": "d1"},
               {"action": "sleep", "ms": 4000},

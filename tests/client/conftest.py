@@ -10,10 +10,10 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from ocppemu.api.app import ApiContext, make_app
-from ocppemu.app_config import AppConfig
-from ocppemu.client import RemoteWorkbench
-from ocppemu.interface import WorkbenchAPI
+from ocppemu.config.app import AppConfig
 from ocppemu.workbench import Workbench
+from ocppemu.workbench.client import RemoteWorkbench
+from ocppemu.workbench.interface import WorkbenchAPI
 
 
 @pytest.fixture(params=["in-process", "http"])

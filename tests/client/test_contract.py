@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ocppemu.interface import (
+from ocppemu.workbench.interface import (
     ActionRequest,
     CloneRequest,
     Conflict,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from ocppemu.ocpp.errors import ErrorCode, Violation
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.ocpp.rpc import CallCompleted, CallFailed, Finding, IncomingCall, RpcEndpoint
 from ocppemu.ocpp.versions import Version
-from ocppemu.records import FrameRecord
 
 BOOT = {"chargePointVendor": "v", "chargePointModel": "m"}
 

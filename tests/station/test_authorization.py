@@ -10,6 +10,7 @@ from typing import Any
 import fastjsonschema
 import pytest
 
+from ocppemu.config.station import StationConfig
 from ocppemu.station.authorization import (
     AuthFlags,
     AuthInfo,
@@ -27,7 +28,6 @@ from ocppemu.station.authorization import (
     to_id_tag_info,
     to_id_token_info,
 )
-from ocppemu.station.config import StationConfig
 from ocppemu.station.configuration_keys import ConfigurationStore
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from ocppemu.station.config import ConnectorConfig, CsmsAuth, MeterValuesConfig, StationConfig
+from ocppemu.config.station import ConnectorConfig, CsmsAuth, MeterValuesConfig, StationConfig
 from ocppemu.station.configuration_keys import (
     MEASURANDS_V16,
     STANDARD_KEYS,

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ocppemu.config.station import ConnectorConfig, StationConfig
 from ocppemu.ocpp.versions import Version
-from ocppemu.station.config import ConnectorConfig, StationConfig
 from ocppemu.station.device_model import (
     ComponentKey,
     DeviceModel,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocppemu.station.config import ConnectorConfig, EvConfig, SimulationConfig
+from ocppemu.config.station import ConnectorConfig, EvConfig, SimulationConfig
 from ocppemu.station.meter import (
     AC_NOMINAL_VOLTAGE,
     DC_TAPER_START_SOC,

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ocppemu.records import FrameRecord, MeterSample, TransactionRecord
+from ocppemu.ocpp.records import FrameRecord, MeterSample, TransactionRecord
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 

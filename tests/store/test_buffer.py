@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.store import MessageBuffer, Repository, StoreUnavailableError, WriteResult, open_store
 from tests.store.helpers import call
 

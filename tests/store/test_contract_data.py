@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from ocppemu.records import SessionRecord
+from ocppemu.ocpp.records import SessionRecord
 from ocppemu.store import PayloadTooLargeError, Repository
 from tests.store.helpers import at, call, error, result, sample, tx
 

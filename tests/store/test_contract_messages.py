@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.store import InvalidCursorError, MessageFilter, Repository, open_store
 from ocppemu.store.codec import new_record_id
 from tests.store.helpers import T0, at, call, error, result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocppemu.station.config import ConnectorConfig, CsmsAuth, StationConfig, StationRuntimeState
+from ocppemu.config.station import ConnectorConfig, CsmsAuth, StationConfig, StationRuntimeState
 from ocppemu.store import (
     SCHEMA_VERSION,
     DuplicateStationError,

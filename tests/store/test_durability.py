@@ -15,7 +15,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from ocppemu.records import FrameRecord, MeterSample, TransactionRecord
+from ocppemu.ocpp.records import FrameRecord, MeterSample, TransactionRecord
 from ocppemu.store import MessageBuffer, MessageFilter, open_store
 from tests.peers.fixtures import PeerFactory
 

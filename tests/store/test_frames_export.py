@@ -9,7 +9,7 @@ import tracemalloc
 
 import pandas as pd
 
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
 from ocppemu.store import MessageFilter, Repository
 from ocppemu.store.export import CSV_COLUMNS, export_messages, export_messages_to_file
 from ocppemu.store.frames import (

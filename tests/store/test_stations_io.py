@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ocppemu.station.config import CsmsAuth, StationConfig
+from ocppemu.config.station import CsmsAuth, StationConfig
 from ocppemu.store import Repository, open_store
 from ocppemu.store.stations_io import export_stations, import_stations, validate_stations
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ocppemu.config.station import CsmsAuth, StationConfig, TlsConfig
 from ocppemu.ocpp.versions import Version
-from ocppemu.station.config import CsmsAuth, StationConfig, TlsConfig
 from ocppemu.transport.base import TransportError
 from ocppemu.transport.tls import TlsConfigError, client_ssl_context, ssl_context_from_config
 from ocppemu.transport.websocket import WebSocketTransport

@@ -10,8 +10,8 @@ import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
 
+from ocppemu.config.station import CsmsAuth, StationConfig
 from ocppemu.ocpp.versions import Version
-from ocppemu.station.config import CsmsAuth, StationConfig
 from ocppemu.transport.base import TransportClosed, TransportError
 from ocppemu.transport.websocket import WebSocketTransport, basic_auth_header
 from tests.peers.fixtures import PeerFactory

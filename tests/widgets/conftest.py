@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from ocppemu.interface import StationView, WorkbenchAPI
 from ocppemu.widgets.session import WorkbenchSession, open_workbench
+from ocppemu.workbench.interface import StationView, WorkbenchAPI
 
 
 @pytest.fixture

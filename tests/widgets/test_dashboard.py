@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from ocppemu.interface import WorkbenchAPI
 from ocppemu.widgets.config_panel import ConfigPanel, mask_secrets
 from ocppemu.widgets.dashboard import Dashboard
 from ocppemu.widgets.live import RateWindow
+from ocppemu.workbench.interface import WorkbenchAPI
 
 from .conftest import connected_station, eventually
 

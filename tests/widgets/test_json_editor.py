@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("anywidget")
 
-from ocppemu.interface import WorkbenchAPI
 from ocppemu.ocpp.versions import Version
 from ocppemu.widgets.json_editor import JsonEditor, bundle_source
 from ocppemu.widgets.message_crafter import MessageCrafter, actions_for, editor_schema, make_editor, template_text
+from ocppemu.workbench.interface import WorkbenchAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 

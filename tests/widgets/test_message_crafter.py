@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ocppemu.interface import WorkbenchAPI
 from ocppemu.ocpp.versions import Version
 from ocppemu.widgets.message_crafter import MessageCrafter, actions_for, check_text, template_text
+from ocppemu.workbench.interface import WorkbenchAPI
 
 from .conftest import connected_station
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ocppemu.interface import ActionRequest, MessageOut, MessageQuery, WorkbenchAPI
 from ocppemu.widgets.message_inspector import MessageInspector, exchange_html, frame_matches
+from ocppemu.workbench.interface import ActionRequest, MessageOut, MessageQuery, WorkbenchAPI
 
 from .conftest import connected_station, eventually
 

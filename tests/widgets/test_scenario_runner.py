@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import asyncio
 
-from ocppemu.interface import WorkbenchAPI
 from ocppemu.widgets.flows import FlowRun, predefined_flows
 from ocppemu.widgets.scenario_runner import ScenarioRunner
+from ocppemu.workbench.interface import WorkbenchAPI
 
 from .conftest import eventually
 
@@ -41,7 +41,7 @@ async def test_pause_resume_and_stop(wb: WorkbenchAPI) -> None:
     assert await task == "stopped"
     assert run.progress["F-3"].statuses[-1] == "stopped"
     assert "paused" in changes
-    await wb.station_action("F-3", __import__("ocppemu.interface").interface.ActionRequest(action="stop_transaction"))
+    await wb.station_action("F-3", __import__("ocppemu.workbench.interface").workbench.interface.ActionRequest(action="stop_transaction"))
 
 
 async def test_a_failing_step_fails_that_station_only(wb: WorkbenchAPI) -> None:

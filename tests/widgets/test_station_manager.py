@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from ocppemu.interface import WorkbenchAPI
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
 from ocppemu.widgets.station_form import FIELDS, MANAGED, StationForm
 from ocppemu.widgets.station_manager import StationManager, parse_import
+from ocppemu.workbench.interface import WorkbenchAPI
 
 from .conftest import eventually
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.app_config import AppConfig
-from ocppemu.interface import ActionRequest, FromTemplateRequest, MessageQuery
+from ocppemu.config.app import AppConfig
 from ocppemu.workbench import Workbench
+from ocppemu.workbench.interface import ActionRequest, FromTemplateRequest, MessageQuery
 from tests.peers.fixtures import PeerFactory
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocppemu.events import EventBus
+from ocppemu.workbench.events import EventBus
 
 
 async def test_slow_subscriber_loses_oldest_events_and_counts_them() -> None:

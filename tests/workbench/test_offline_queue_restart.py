@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from ocppemu.app_config import AppConfig
-from ocppemu.interface import ActionRequest
+from ocppemu.config.app import AppConfig
 from ocppemu.workbench import Workbench
+from ocppemu.workbench.interface import ActionRequest
 from tests.peers.fixtures import PeerFactory
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.app_config import AppConfig
-from ocppemu.interface import ActionRequest, Conflict, InvalidRequest
-from ocppemu.station.config import StationConfig
+from ocppemu.config.app import AppConfig
+from ocppemu.config.station import StationConfig
 from ocppemu.station.factory import build_core
 from ocppemu.workbench import Workbench
+from ocppemu.workbench.interface import ActionRequest, Conflict, InvalidRequest
 from tests.peers.fixtures import PeerFactory
 
 

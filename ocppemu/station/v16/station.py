@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from ocppemu.config.station import ConnectorConfig, StationConfig
+from ocppemu.ocpp.records import MeterSample, TransactionRecord
 from ocppemu.ocpp.rpc import CallFailed, PendingCall
-from ocppemu.records import MeterSample, TransactionRecord
 from ocppemu.station.authorization import AuthorizationCache, IdToken, LocalAuthList, decide, flags_from_values
 from ocppemu.station.authorization import from_id_tag_info as auth_from_16
-from ocppemu.station.config import ConnectorConfig, StationConfig
 from ocppemu.station.configuration_keys import ConfigurationStore
 from ocppemu.station.connector_status import IllegalTransition, check_transition
 from ocppemu.station.core import ActionResult, Sinks, StationCore, iso

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocppemu.records import TransactionRecord
+from ocppemu.config.station import ConnectorConfig
+from ocppemu.ocpp.records import TransactionRecord
 from ocppemu.station.authorization import IdToken
-from ocppemu.station.config import ConnectorConfig
 from ocppemu.station.meter import Meter
 
 

@@ -5,7 +5,7 @@
   (and a ``FirmwareUpdated`` security event) after the new boot; installation waits for running transactions to end.
   A location that is not a URL gives DownloadFailed. PublishFirmware / UnpublishFirmware emulate a local controller.
 * GetLog writes a log file and uploads it over HTTP to ``log.remoteLocation``: the core hands an
-  :class:`UploadJob` to the injected :attr:`Station201.uploader` (see :mod:`ocppemu.station.uploads`, which does
+  :class:`UploadJob` to the injected :attr:`Station201.uploader` (see :mod:`ocppemu.runtime.uploads`, which does
   the I/O in the runtime) and reports Uploading, then Uploaded or UploadFailure (after ``retries``). Without an
   uploader the upload is simulated and the event says so.
 * SignCertificate carries a real CSR (its key kept); CertificateSigned installs the chain only if it certifies one of

@@ -13,9 +13,9 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from ocppemu.config.station import ConnectorConfig, StationConfig
 from ocppemu.ocpp.versions import Version
 from ocppemu.station.authorization import AuthorizationCache, LocalAuthList
-from ocppemu.station.config import ConnectorConfig, StationConfig
 from ocppemu.station.core import ActionResult, Sinks, iso
 from ocppemu.station.device_model import DeviceModel
 from ocppemu.station.device_model_catalog import (
@@ -373,7 +373,7 @@ class Station201(TransactionEngine):
         return ActionResult(True) if sent else ActionResult.fail("the station is not online")
 
     def upload_finished(self, job: maintenance.UploadJob, ok: bool, detail: str, now: float) -> None:
-        """The runtime's uploader finished ``job`` (see :mod:`ocppemu.station.uploads`)."""
+        """The runtime's uploader finished ``job`` (see :mod:`ocppemu.runtime.uploads`)."""
         maintenance.upload_finished(self, job, ok, detail, now)
 
     # -- driving -------------------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from ocppemu.ocpp.records import MeterSample, TransactionRecord
 from ocppemu.ocpp.rpc import CallFailed, PendingCall
-from ocppemu.records import MeterSample, TransactionRecord
 from ocppemu.station.authorization import (
     AuthFlags,
     AuthInfo,

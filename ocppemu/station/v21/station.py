@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from ocppemu.config.station import StationConfig
 from ocppemu.ocpp.errors import Violation
 from ocppemu.ocpp.rpc import PendingCall
 from ocppemu.ocpp.versions import Version
-from ocppemu.station.config import StationConfig
 from ocppemu.station.core import ActionResult, Sinks, iso
 from ocppemu.station.smart_charging import ProfileStore
 from ocppemu.station.v21 import battery_swap, der, energy, streams, tariffs

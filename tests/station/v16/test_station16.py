@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocppemu.records import FrameRecord
+from ocppemu.ocpp.records import FrameRecord
 from ocppemu.station.core import Sinks
 from ocppemu.station.v16.station import Station16
 from tests.station.v16.helpers import station_config

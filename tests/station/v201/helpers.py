@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ocppemu.records import FrameRecord
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
+from ocppemu.ocpp.records import FrameRecord
+from ocppemu.runtime.station_runtime import StationRuntime
 from ocppemu.station.core import Sinks, StationEvent
-from ocppemu.station.runtime import StationRuntime
 from ocppemu.station.v201.station import Station201
 
 

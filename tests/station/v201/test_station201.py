@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocppemu.config.station import StationConfig
 from ocppemu.ocpp.versions import Version
-from ocppemu.station.config import StationConfig
 from ocppemu.station.factory import build_core
 from ocppemu.station.v201.station import Station201
 from tests.station.v201.helpers import Driver, station_config

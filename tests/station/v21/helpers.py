@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
+from ocppemu.runtime.station_runtime import StationRuntime
 from ocppemu.station.core import Sinks
-from ocppemu.station.runtime import StationRuntime
 from ocppemu.station.v21.station import Station21
 from tests.station.v201 import helpers as h201
 from tests.station.v201.helpers import until

@@ -16,11 +16,14 @@ import logging
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from ocppemu.station.runtime import StationRuntime
+    from ocppemu.station.core import StationCore
     from ocppemu.station.v201.maintenance import UploadJob
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,16 @@ def http_upload(url: str, filename: str, content: bytes, timeout: float = TIMEOU
     return (200 <= status < 300), f"{method} {url}: HTTP {status}"
 
 
-def attach(runtime: StationRuntime) -> None:
+class UploadHost(Protocol):
+    """What an upload needs of the station runtime it runs for: the core, and a way to act on it."""
+
+    @property
+    def core(self) -> StationCore: ...
+
+    def act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+
+
+def attach(runtime: UploadHost) -> None:
     """Give ``runtime``'s core (if it uploads files) an uploader that does the I/O on the runtime's loop.
 
     Safe to call for any core: cores without an ``uploader`` attribute are left alone.

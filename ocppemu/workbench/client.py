@@ -1,5 +1,5 @@
 """The HTTP/WebSocket client of a workbench daemon: :class:`RemoteWorkbench` implements
-:class:`~ocppemu.interface.WorkbenchAPI` with the same methods and models as the in-process
+:class:`~ocppemu.workbench.interface.WorkbenchAPI` with the same methods and models as the in-process
 :class:`~ocppemu.workbench.Workbench`, and raises the same ``WorkbenchError`` subclasses (mapped from HTTP status).
 """
 
@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.websocket import websocket_connect
 
-from ocppemu.interface import (
+from ocppemu.workbench.interface import (
     ERRORS,
     ActionRequest,
     ActionResponse,

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ocppemu.station.config import SimulationConfig
+from ocppemu.config.station import SimulationConfig
 
 Jitter = Literal["full", "decorrelated", "none"]
 

@@ -1,6 +1,6 @@
 """Station templates: built-in definitions of common hardware, and how a template becomes a station.
 
-A template is a partial :class:`~ocppemu.station.config.StationConfig` document (no ``station_id``). A station is
+A template is a partial :class:`~ocppemu.config.station.StationConfig` document (no ``station_id``). A station is
 made from it by a deep merge of the template, then the user's overrides, then the station id (:func:`render`).
 User templates are stored in the store (kind ``station``) and may shadow a built-in name only explicitly.
 """
@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
 
 BUILTIN_TEMPLATES: dict[str, dict[str, Any]] = {
     "ac-7kw-single-1.6": {

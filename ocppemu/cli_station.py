@@ -9,10 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import TextIO
 
-from ocppemu.ocpp.versions import Version
-from ocppemu.recording import Recorder, load_saved
-from ocppemu.records import FrameRecord
-from ocppemu.station.config import (
+from ocppemu.config.station import (
     ConnectorConfig,
     CsmsAuth,
     MeterValuesConfig,
@@ -20,11 +17,14 @@ from ocppemu.station.config import (
     StationRuntimeState,
     TlsConfig,
 )
+from ocppemu.ocpp.records import FrameRecord
+from ocppemu.ocpp.versions import Version
+from ocppemu.runtime.station_runtime import StationRuntime
 from ocppemu.station.core import StationCore
 from ocppemu.station.factory import build_core
-from ocppemu.station.runtime import StationRuntime
 from ocppemu.store import default_store_url, open_store
 from ocppemu.store.base import MessageFilter, Repository
+from ocppemu.workbench.recording import Recorder, load_saved
 
 ARROWS = {"sent": "->", "received": "<-"}
 

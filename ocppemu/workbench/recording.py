@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ocppemu.config.station import StationRuntimeState
 from ocppemu.ocpp.framing import dumps
-from ocppemu.records import FrameRecord, MeterSample, TransactionRecord
-from ocppemu.station.config import StationRuntimeState
+from ocppemu.ocpp.records import FrameRecord, MeterSample, TransactionRecord
 from ocppemu.station.core import Sinks, StationEvent
 from ocppemu.station.offline_queue import QueuedMessage, QueueSink
 from ocppemu.store.base import Repository

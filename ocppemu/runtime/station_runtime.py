@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from ocppemu.station.config import StationConfig
+from ocppemu.config.station import StationConfig
+from ocppemu.runtime.backoff import Backoff
+from ocppemu.runtime.uploads import attach
 from ocppemu.station.core import RuntimeRequest, StationCore
-from ocppemu.transport.backoff import Backoff
 from ocppemu.transport.base import Transport, TransportClosed, TransportError
 from ocppemu.transport.websocket import WebSocketTransport
 
@@ -60,9 +61,7 @@ class StationRuntime:
         self.connected_since: float | None = None
         self.on_state: Callable[[StationRuntime], None] | None = None
         self._cert_dir: str | None = None
-        from ocppemu.station.uploads import attach  # file uploads (GetLog) run at this edge, not in the core
-
-        attach(self)
+        attach(self)  # file uploads (GetLog) run at this edge, not in the core
 
     # -- life ------------------------------------------------------------------------------------------------------
 

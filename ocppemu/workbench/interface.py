@@ -317,7 +317,7 @@ ExportFormat = Literal["jsonl", "csv", "text"]
 @runtime_checkable
 class WorkbenchAPI(Protocol):
     """What notebooks, widgets, scripts and tests use; :class:`~ocppemu.workbench.Workbench` (in-process) and
-    :class:`~ocppemu.client.RemoteWorkbench` (a daemon) both implement it."""
+    :class:`~ocppemu.workbench.client.RemoteWorkbench` (a daemon) both implement it."""
 
     async def list_stations(self, include_secrets: bool = False) -> StationList: ...
     async def get_station(self, station_id: str, include_secrets: bool = False) -> StationView: ...

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from ocppemu.interface import (
+from ocppemu.store import InvalidCursorError, Repository
+from ocppemu.store import export as msg_export
+from ocppemu.store.base import MessageFilter
+from ocppemu.workbench.interface import (
     ActionStatOut,
     ExportFormat,
     InvalidRequest,
@@ -17,11 +20,8 @@ from ocppemu.interface import (
     Stats,
     TransactionList,
 )
-from ocppemu.recording import Recorder
-from ocppemu.store import InvalidCursorError, Repository
-from ocppemu.store import export as msg_export
-from ocppemu.store.base import MessageFilter
-from ocppemu.workbench_views import message_filter, message_out, sample_out, transaction_out
+from ocppemu.workbench.recording import Recorder
+from ocppemu.workbench.views import message_filter, message_out, sample_out, transaction_out
 
 
 class HistoryMixin:

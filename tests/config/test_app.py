@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ocppemu.app_config import ConfigError, load_config
+from ocppemu.config.app import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ def test_errors_name_the_bad_key_and_where_it_came_from(tmp_path: Path) -> None:
 
 
 def test_non_configuration_variables_are_ignored() -> None:
-    from ocppemu.app_config import load_config
+    from ocppemu.config.app import load_config
 
     cfg = load_config(environ={"OCPPEMU_VENV": "/opt/venv", "OCPPEMU_URL": "http://127.0.0.1:8080",
                                "OCPPEMU_TOKEN": "t", "OCPPEMU_SERVER_PORT": "9191"})
@@ -51,7 +51,7 @@ def test_json_and_text_logging_to_a_file(tmp_path: Path) -> None:
     import json
     import logging
 
-    from ocppemu.app_config import LoggingConfig, setup_logging
+    from ocppemu.config.app import LoggingConfig, setup_logging
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocppemu.station.config import SimulationConfig
-from ocppemu.transport.backoff import Backoff
+from ocppemu.config.station import SimulationConfig
+from ocppemu.runtime.backoff import Backoff
 
 settings_st = st.tuples(
     st.floats(min_value=0.01, max_value=10),

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ocppemu.interface import InvalidRequest, MessageOut, MessageQuery, MeterSampleOut, TransactionOut
-from ocppemu.records import MeterSample, TransactionRecord
+from ocppemu.ocpp.records import MeterSample, TransactionRecord
 from ocppemu.store.base import MessageFilter, StoredMessage
+from ocppemu.workbench.interface import InvalidRequest, MessageOut, MessageQuery, MeterSampleOut, TransactionOut
 
 
 def iso(ts: datetime | None) -> str | None:

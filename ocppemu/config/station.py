@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from ocppemu.masking import MASK
+from ocppemu.config.masking import MASK
 from ocppemu.ocpp.versions import Version
 
 ConnectorType = Literal["Type1", "Type2", "CCS1", "CCS2", "CCS", "CHAdeMO", "GBT", "Tesla", "Schuko", "Other"]

@@ -5,9 +5,9 @@ that are ``enabled`` and ``auto_start``, keeps each station's runtime state in m
 energy registers, so a restart keeps them monotonic) to the store. Stations are created, updated, deleted,
 started, stopped, reset and cloned at run time; an update of a running station's connection settings reconnects
 that station only. ``max_stations`` is enforced on every path that adds stations. Every frame, station event and
-state change is published on an :class:`~ocppemu.events.EventBus` whose subscribers can never slow a station.
+state change is published on an :class:`~ocppemu.workbench.events.EventBus` whose subscribers can never slow a station.
 
-All methods follow :class:`~ocppemu.interface.WorkbenchAPI`; refusals raise its ``WorkbenchError`` subclasses
+All methods follow :class:`~ocppemu.workbench.interface.WorkbenchAPI`; refusals raise its ``WorkbenchError`` subclasses
 and leave nothing half-written (validation and engine construction happen before any store write).
 """
 
@@ -27,9 +27,26 @@ import orjson
 from pydantic import ValidationError
 
 from ocppemu import __version__
-from ocppemu.app_config import AppConfig
-from ocppemu.events import EventBus
-from ocppemu.interface import (
+from ocppemu.config.app import AppConfig
+from ocppemu.config.masking import MASK, mask_secrets
+from ocppemu.config.station import StationConfig, StationRuntimeState
+from ocppemu.ocpp.errors import Violation
+from ocppemu.ocpp.framing import Call, serialise
+from ocppemu.ocpp.records import FrameRecord
+from ocppemu.runtime.station_runtime import StationRuntime as Runtime
+from ocppemu.runtime.station_runtime import TransportFactory
+from ocppemu.station.core import StationCore, StationEvent
+from ocppemu.station.factory import build_core
+from ocppemu.store import (
+    DuplicateStationError,
+    PayloadTooLargeError,
+    Repository,
+    open_store,
+    stations_io,
+)
+from ocppemu.workbench.events import EventBus
+from ocppemu.workbench.history import HistoryMixin
+from ocppemu.workbench.interface import (
     ActionRequest,
     ActionResponse,
     CloneRequest,
@@ -53,26 +70,9 @@ from ocppemu.interface import (
     TemplateView,
     WorkbenchEvent,
 )
-from ocppemu.masking import MASK, mask_secrets
-from ocppemu.ocpp.errors import Violation
-from ocppemu.ocpp.framing import Call, serialise
-from ocppemu.recording import Recorder, load_saved
-from ocppemu.records import FrameRecord
-from ocppemu.station.config import StationConfig, StationRuntimeState
-from ocppemu.station.core import StationCore, StationEvent
-from ocppemu.station.factory import build_core
-from ocppemu.station.runtime import StationRuntime as Runtime
-from ocppemu.station.runtime import TransportFactory
-from ocppemu.store import (
-    DuplicateStationError,
-    PayloadTooLargeError,
-    Repository,
-    open_store,
-    stations_io,
-)
-from ocppemu.templates import BUILTIN_TEMPLATES, check_template, render
-from ocppemu.workbench_history import HistoryMixin
-from ocppemu.workbench_views import explain
+from ocppemu.workbench.recording import Recorder, load_saved
+from ocppemu.workbench.templates import BUILTIN_TEMPLATES, check_template, render
+from ocppemu.workbench.views import explain
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class _Station:
 
 
 class Workbench(HistoryMixin):
-    """The in-process implementation of :class:`~ocppemu.interface.WorkbenchAPI`.
+    """The in-process implementation of :class:`~ocppemu.workbench.interface.WorkbenchAPI`.
 
     ``store`` is a URL or an open :class:`Repository` (not closed by :meth:`close` when passed in). Use
     ``async with Workbench(...) as wb`` or ``await wb.start()`` ... ``await wb.close()``.
@@ -335,7 +335,7 @@ class Workbench(HistoryMixin):
         return self.view(fresh)
 
     async def clone_station(self, station_id: str, request: CloneRequest) -> StationView:
-        from ocppemu.templates import deep_merge
+        from ocppemu.workbench.templates import deep_merge
 
         src = self._get(station_id)
         doc = deep_merge(src.config.export(include_secrets=True), request.overrides)
