@@ -308,7 +308,7 @@ class StationCards(w.VBox):
     def _draw(self, views: list[StationView]) -> None:
         now = time.time()
         ids = [v.station_id for v in views]
-        if list(self.cards) != ids:
+        if list(self.cards) != ids or not self.grid.children:
             kept = {sid: self.cards[sid] for sid in ids if sid in self.cards}
             self.cards = {v.station_id: kept.get(v.station_id) or StationCard(self, v) for v in views}
             self.grid.children = list(self.cards.values()) if views else [self.empty]

@@ -21,6 +21,7 @@ from ocppemu.widgets import charts, render
 from ocppemu.widgets.station_cards import StationCards
 from ocppemu.widgets.station_form import StationForm
 from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.widgets.template_panel import TemplatePanel
 from ocppemu.workbench.interface import (
     CloneRequest,
     FromTemplateRequest,
@@ -97,6 +98,9 @@ class StationManager(w.VBox):
         self.template_pick = w.Dropdown(description="Template", options=[])
         self.template_id = w.Text(description="New id", placeholder="station id")
         self.template_button = b("Create from template", "magic", self.from_template)
+        self.template_panel = TemplatePanel(
+            wb, self.tasks, on_change=self.refresh, selected=self.selected,
+            station_config=lambda sid: self.views[sid].config if sid in self.views else None)
         # import / export
         self.upload = w.FileUpload(accept=".json,application/json", multiple=False, description="Import JSON")
         self.replace = w.Checkbox(description="replace existing", indent=False)
@@ -129,7 +133,8 @@ class StationManager(w.VBox):
                     w.HBox([self.export_button, self.export_secrets]), self.download]),
             self.form_box,
             w.VBox([self.cards, self.detail, self.curve]),
-        ], titles=["Clone / template", "Import / export", "Create / edit", "Detail"])
+            self.template_panel,
+        ], titles=["Clone / template", "Import / export", "Create / edit", "Detail", "Templates"])
         self.more.selected_index = 2
         super().__init__([w.HTML("<h3>Stations</h3>"), w.HBox([self.tag_filter]), self.station_list,
                           self.list_html, actions, self.confirm_box, self.tasks.status, self.more])
@@ -175,6 +180,7 @@ class StationManager(w.VBox):
         current = self.template_pick.value
         self.template_pick.options = names
         self.template_pick.value = current if current in names else (names[0] if names else None)
+        self.template_panel.show(templates.templates)
         self._show_list()
         await self._show_detail()
 

@@ -66,7 +66,9 @@ from ocppemu.workbench.interface import (
     StationView,
     SystemStatus,
     TemplateCreate,
+    TemplateDeleted,
     TemplateList,
+    TemplateUpdate,
     TemplateView,
     WorkbenchEvent,
 )
@@ -413,6 +415,23 @@ class Workbench(HistoryMixin):
         await self.repo.save_template(template.name, doc, kind="station")
         return TemplateView(name=template.name, builtin=False, description=template.description,
                             station=template.station)
+
+    async def update_template(self, name: str, template: TemplateUpdate) -> TemplateView:
+        """Replace a user template's description and station document; built-in templates cannot change."""
+        if name in BUILTIN_TEMPLATES:
+            raise Conflict(f"{name!r} is a built-in template and cannot be changed; save a copy under another name")
+        if await self.repo.get_template(name) is None:
+            raise NotFound(f"no user template {name!r}")
+        return await self.save_template(TemplateCreate(name=name, description=template.description,
+                                                       station=template.station))
+
+    async def delete_template(self, name: str) -> TemplateDeleted:
+        """Delete a user template (stations made from it are not touched); built-in templates cannot go."""
+        if name in BUILTIN_TEMPLATES:
+            raise Conflict(f"{name!r} is a built-in template and cannot be deleted")
+        if not await self.repo.delete_template(name):
+            raise NotFound(f"no user template {name!r}")
+        return TemplateDeleted(name=name, deleted=True)
 
     async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView:
         doc = BUILTIN_TEMPLATES.get(name) or await self.repo.get_template(name)
