@@ -159,8 +159,12 @@ class StationConfig(_Model):
     @field_validator("csms_url")
     @classmethod
     def _check_url(cls, v: str) -> str:
-        if not v.startswith(("ws://", "wss://", "http://", "https://")):
-            raise ValueError("csms_url must start with ws://, wss:// (or http(s):// for SOAP)")
+        if v.startswith(("http://", "https://")):
+            # a station would only sit in "waiting" against such a URL: say why now
+            raise ValueError("csms_url: http(s):// would be OCPP 1.6 over SOAP, which ocppemu does not support "
+                             "yet; use the CSMS's ws:// or wss:// address")
+        if not v.startswith(("ws://", "wss://")):
+            raise ValueError("csms_url must start with ws:// or wss://")
         return v
 
     @model_validator(mode="after")

@@ -117,3 +117,18 @@ def test_pure_helpers() -> None:
     assert live.failed(2, readable_error(ConnectionRefusedError(111, "Connection refused")))
     text = live.sentence(3)
     assert "not answering since" in text and "connection refused" in text and "111" not in text
+
+
+async def test_an_http_csms_address_is_refused_with_the_reason(wb: WorkbenchAPI) -> None:
+    import pytest
+
+    from ocppemu.workbench.interface import InvalidRequest
+
+    with pytest.raises(InvalidRequest, match="SOAP, which ocppemu does not support yet"):
+        await wb.create_station({"station_id": "K-HTTP", "csms_url": "http://csms.example/ocpp"})
+    m = StationManager(wb, live_interval=None)
+    await m.tasks.idle()
+    m.form.inputs["station_id"].value = "K-HTTP"
+    m.form.inputs["csms_url"].value = "https://csms.example/ocpp"
+    assert m.form.check() is None  # the form says why next to the field, nothing is sent
+    await m.close()
