@@ -67,7 +67,7 @@ def duration_text(seconds: float | None) -> str:
 
 def connectors_of(v: StationView) -> list[dict[str, Any]]:
     conns = v.snapshot.get("connectors") or v.snapshot.get("evses") or []
-    return [c for c in conns if isinstance(c, dict)]
+    return [c for c in conns if isinstance(c, dict) and c.get("id") != 0]  # 1.6's connector 0 is the station
 
 
 def connector_rows(v: StationView, now: float) -> list[list[str]]:

@@ -212,7 +212,7 @@ def test_ocppemu_ui_serves_the_dashboards_offline_attached_to_the_daemon(daemon:
         assert problem is None, problem + (tmp_path / "ui.log").read_text()
         server = VoilaServer(f"http://127.0.0.1:{port}/", port, tmp_path / "ui.log")
         result = run_browser({"url": server.render_url("overview.ipynb"), "timeout_ms": 60000, "steps": [
-            {"action": "wait", "selector": ".ocppemu-row[data-station='BR-UI'] .state-connected"},
+            {"action": "wait", "selector": ".ocppemu-card-BR-UI .state-connected"},
             {"action": "read", "selector": "body", "name": "page"},
         ]})
         check(result, server)
