@@ -192,8 +192,12 @@ class StationManager(w.VBox):
         selected = tuple(s for s in self.station_list.value if s in {v.station_id for v in shown})
         options = tuple((station_label(v), v.station_id) for v in shown)
         if options != tuple(self.station_list.options):
-            self.station_list.options = options
-            self.station_list.value = selected
+            # one state message, selection cleared first: the page never applies a selection of a row that is gone
+            # ("Error setting state: Cannot set properties of undefined" in the console, from the tag filter)
+            with self.station_list.hold_sync():
+                self.station_list.value = ()
+                self.station_list.options = options
+                self.station_list.value = selected
         rows = [[render.esc(v.station_id), render.badge(v.runtime.state),
                  render.esc(v.config.get("protocol_version")), render.esc(", ".join(v.config.get("tags") or [])),
                  "yes" if v.config.get("enabled") else "<span style='color:#b00020'>disabled</span>",

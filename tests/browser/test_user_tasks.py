@@ -235,3 +235,23 @@ def test_a_page_opened_with_the_daemon_down_says_so_in_a_sentence() -> None:
             assert "connection refused" in page and "ocppemu serve" in page
             for bad in ("Errno", "Traceback", "There was an error", "Error"):
                 assert bad not in page, page
+
+
+def test_the_tag_filter_hides_a_selected_station_without_a_console_error(voila: VoilaServer, daemon: Daemon) -> None:
+    ensure_connected(daemon, "BR-TAGS", tags=["lab"])
+    result = run_browser({"url": voila.render_url("stations.ipynb"), "timeout_ms": 60000, "steps": [
+        {"action": "wait", "selector": ".ocppemu-station-table", "text": "BR-TAGS"},
+        {"action": "click", "selector": ".ocppemu-station-list option", "text": "BR-TAGS"},
+        {"action": "sleep", "ms": 800},
+        {"action": "fill", "selector": ".ocppemu-tag-filter input", "value": "no-such-tag"},
+        {"action": "press", "selector": ".ocppemu-tag-filter input", "key": "Enter"},
+        {"action": "wait", "selector": ".ocppemu-station-table", "text": "No station carries these tags"},
+        {"action": "fill", "selector": ".ocppemu-tag-filter input", "value": "lab"},
+        {"action": "press", "selector": ".ocppemu-tag-filter input", "key": "Enter"},
+        {"action": "wait", "selector": ".ocppemu-station-table", "text": "BR-TAGS"},
+        {"action": "sleep", "ms": 1500},
+        {"action": "read", "selector": ".ocppemu-station-table", "name": "table"},
+    ]})
+    texts = ok(result, voila)
+    assert result["console_errors"] == [], describe(result)
+    assert "BR-TAGS" in texts["table"]
