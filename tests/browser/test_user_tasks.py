@@ -176,10 +176,6 @@ def test_thirty_pages_opened_and_closed_leave_no_kernel_behind(daemon: Daemon) -
         assert log.count("no page connected") >= 14, "the killed pages' kernels were culled"
 
 
-def stations_max(_stations: Any) -> int:
-    return 10
-
-
 def _settle(proc: Any, want: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while len(kernel_pids(proc)) > want and time.monotonic() < deadline:
@@ -244,7 +240,7 @@ def test_a_page_opened_with_the_daemon_down_says_so_in_a_sentence() -> None:
 def test_the_tag_filter_hides_a_selected_station_without_a_console_error(voila: VoilaServer, daemon: Daemon) -> None:
     async def make_room(wb: Any) -> None:  # the daemon holds 10 stations at most
         stations = (await wb.list_stations()).stations
-        if len(stations) >= stations_max(stations):
+        if len(stations) >= 10:
             await wb.delete_station(stations[-1].station_id)
 
     daemon.call(make_room)
