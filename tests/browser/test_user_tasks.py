@@ -121,7 +121,7 @@ def test_pages_say_when_the_daemon_is_gone_and_recover_when_it_is_back(tmp_path:
             {"action": "wait", "selector": ".daemon-down", "text": "not answering"},
             {"action": "wait", "selector": ".ocppemu-view.ocppemu-stale", "state": "attached"},
             {"action": "read", "selector": ".ocppemu-connection", "name": "down"},
-            {"action": "screenshot", "path": str(tmp_path / "down.png")},
+            {"action": "screenshot", "path": str(SHOTS / "daemon-down.png")},
             {"action": "wait", "selector": ".daemon-up", "timeout_ms": 90000},
             # the live feed resumed by itself: a frame sent after the restart shows up
             {"action": "wait", "selector": ".ocppemu-feed", "text": "BR-AFTER", "timeout_ms": 90000},
