@@ -21,14 +21,19 @@ from ocppemu.widgets.tasks import TaskRunner
 from ocppemu.workbench.interface import StationView, WorkbenchAPI
 
 
-def heartbeat_state(v: StationView, now: float) -> tuple[str, str]:
-    """(colour, explanation) of a station's heartbeat: green within 2 intervals, amber later, grey never."""
+def heartbeat_state(v: StationView, now: float, connected_since: float | None = None) -> tuple[str, str]:
+    """(colour, explanation) of a station's heartbeat: green within 2 intervals, amber later, grey never.
+
+    A Heartbeat older than the present connection (``connected_since``) belongs to the previous one: the age is
+    then counted from the reconnection."""
     hb = v.runtime.last_heartbeat
     if v.runtime.state != "connected":
         return "#9ca3af", "not connected"
-    if not hb:
-        return "#1b7f3a", "connected, no Heartbeat needed yet"
-    age = now - datetime.fromisoformat(hb.replace("Z", "+00:00")).timestamp()
+    hb_ts = datetime.fromisoformat(hb.replace("Z", "+00:00")).timestamp() if hb else None
+    if hb_ts is None or (connected_since is not None and hb_ts < connected_since):
+        since = f" {max(now - connected_since, 0):.0f}s ago" if connected_since is not None else ""
+        return "#1b7f3a", f"connected{since}, no Heartbeat needed yet"
+    age = now - hb_ts
     interval = float(v.snapshot.get("heartbeat_interval") or 60)
     if age <= 2 * interval:
         return "#1b7f3a", f"last Heartbeat {age:.0f}s ago"
@@ -53,6 +58,8 @@ class Dashboard(w.VBox):
         self.chart = w.HTML()
         self.chart.add_class("ocppemu-rate-chart")
         self.frames_seen = 0
+        self._states: dict[str, str] = {}
+        self._since: dict[str, float | None] = {}  # when a station (re)connected while this page watched
         parts: list[w.Widget] = [w.HTML("<h3>Stations</h3>"), self.summary, self.rows, self.tasks.status,
                                  w.HTML("<h4>Frames per second by station (last minute)</h4>"), self.chart]
         super().__init__(parts)
@@ -78,7 +85,11 @@ class Dashboard(w.VBox):
         connected = 0
         for v in self.views:
             start, stop, info = self.buttons[v.station_id]
-            colour, why = heartbeat_state(v, now)
+            was = self._states.get(v.station_id)
+            if v.runtime.state == "connected" and was != "connected":
+                self._since[v.station_id] = now if was is not None else None
+            self._states[v.station_id] = v.runtime.state
+            colour, why = heartbeat_state(v, now, self._since.get(v.station_id))
             txs = ", ".join(f"#{c}: {t}" for c, t in v.runtime.active_transactions.items()) or "—"
             energy = sum(v.runtime.energy_register_wh.values())
             info.value = (f"<div class='ocppemu-row' data-station='{render.esc(v.station_id)}' style='width:620px'>"

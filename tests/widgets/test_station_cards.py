@@ -132,3 +132,21 @@ async def test_an_http_csms_address_is_refused_with_the_reason(wb: WorkbenchAPI)
     m.form.inputs["csms_url"].value = "https://csms.example/ocpp"
     assert m.form.check() is None  # the form says why next to the field, nothing is sent
     await m.close()
+
+
+def test_the_heartbeat_age_after_a_reconnect_is_the_new_connections() -> None:
+    from datetime import UTC, datetime
+
+    from ocppemu.widgets.dashboard import heartbeat_state
+    from ocppemu.widgets.station_cards import heartbeat_text
+    from ocppemu.workbench.interface import StationRuntime, StationView
+
+    old_hb = datetime.fromtimestamp(1000, UTC).isoformat()
+    v = StationView(station_id="H", config={}, snapshot={"heartbeat_interval": 60},
+                    runtime=StationRuntime(running=True, state="connected", connection_status="connected",
+                                           registration_status="Accepted", last_heartbeat=old_hb))
+    assert heartbeat_text(v, 1500, None) == "last Heartbeat 500s ago"
+    assert heartbeat_text(v, 1500, 1490) == "connected 10s ago"  # the Heartbeat was the old connection's
+    assert heartbeat_state(v, 1500)[0] == "#b45309"
+    colour, why = heartbeat_state(v, 1500, 1490)
+    assert colour == "#1b7f3a" and "connected 10s ago" in why
