@@ -261,3 +261,18 @@ def test_the_tag_filter_hides_a_selected_station_without_a_console_error(voila: 
     texts = ok(result, voila)
     assert result["console_errors"] == [], describe(result)
     assert "BR-TAGS" in texts["table"]
+
+
+def test_the_landing_page_is_the_app_offline_and_the_bar_moves_between_views(voila: VoilaServer) -> None:
+    result = run_browser({"url": voila.base_url, "timeout_ms": 60000, "steps": [
+        {"action": "wait", "selector": ".ocppemu-landing", "text": "Overview"},
+        {"action": "read", "selector": "body", "name": "landing"},
+        {"action": "click", "selector": ".ocppemu-nav-link", "text": "System"},
+        {"action": "wait", "selector": ".ocppemu-system-box", "text": "store"},
+        {"action": "wait", "selector": ".ocppemu-nav-link[aria-current='page']", "text": "System"},
+    ]})
+    texts = ok(result, voila)
+    assert result["console_errors"] == [] and result["failed_requests"] == [], describe(result)
+    for view in ("Overview", "Stations", "Messages", "Crafter", "Scenarios", "Charts", "System"):
+        assert view in texts["landing"]
+    assert "Select items to open" not in texts["landing"]  # not Voila's bare file list
