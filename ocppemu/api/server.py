@@ -119,8 +119,11 @@ async def serve(config: AppConfig, *, demo_csms_port: int | None = None,
         await stop.wait()
     finally:
         server.stop()
-        await workbench.close()
+        unwritten = await workbench.shutdown()
         if csms is not None:
             await csms.close()
         log.info("daemon stopped")
+    if unwritten:
+        print(f"warning: {unwritten.sentence()}", file=sys.stderr, flush=True)
+        return 1
     return 0

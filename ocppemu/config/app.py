@@ -105,6 +105,8 @@ class ApplicationConfig(_Section):
     event_queue_size: int = Field(default=10000, ge=1, description="Per subscriber; oldest dropped when full")
     event_history: int = Field(default=10000, ge=0, description="Events kept for resume-from-cursor")
     state_sync_interval: Seconds = 1.0
+    shutdown_timeout: Seconds = Field(default=10.0, description="Longest a stop waits for the store; what is "
+                                      "still unwritten then is logged and reported")
 
 
 class AppConfig(_Section):

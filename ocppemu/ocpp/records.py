@@ -106,6 +106,29 @@ class SessionRecord:
     reconnect_attempts: int = 0
     last_message_at: datetime | None = None
     close_reason: str | None = None
+    close_code: int | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+AuthSource = Literal["CSMS", "LocalList", "Cache", "OfflineUnknown", "AuthDisabled", "None"]
+
+
+@dataclass(slots=True)
+class AuthorizationRecord:
+    """One check of an identifier (idTag / idToken) by a station: its ``result`` (Accepted, Invalid, Blocked,
+    Expired, Failed ...) and where it came from: the CSMS (an Authorize answer), the local list, the cache, or
+    a local rule (unknown identifiers allowed offline, authorization disabled, nothing known: ``None``)."""
+
+    timestamp: datetime
+    station_id: str
+    id_token: str
+    result: str
+    source: AuthSource
+    connector_id: int | None = None
+    token_type: str | None = None
+    reason: str | None = None
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,8 +1,9 @@
 """Reconnect delays: exponential back-off with jitter, pure and reproducible.
 
 No clock and no sleeping here: the engine asks for the next delay and sleeps itself. The random generator is
-injected so that a seeded station reconnects on the same schedule every run, and so that many stations built
-with different seeds spread their reconnects instead of hitting a restarted CSMS at the same instant.
+injected (the station runtime passes :func:`~ocppemu.config.randomness.station_rng` of its seed and station id) so
+that a seeded station reconnects on the same schedule every run, and so that the stations of one run spread their
+reconnects instead of hitting a restarted CSMS at the same instant.
 """
 
 from __future__ import annotations

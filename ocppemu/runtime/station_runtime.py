@@ -1,12 +1,19 @@
 """The asyncio edge of one station: its connection, its wake-ups, and the user's actions.
 
 A :class:`StationRuntime` owns one sans-I/O station core and moves data between it and a
-:class:`~ocppemu.transport.base.Transport`: a supervisor task connects (with back-off and jitter), reads frames
-into the core, and a writer task sends what the core produced. Timers of the core cost one event-loop handle per
-station (``loop.call_at`` at the core's next deadline), not a task per timer.
+:class:`~ocppemu.transport.base.Transport`: a supervisor connects (with back-off and jitter), reads frames into the
+core, and a writer task sends what the core produced. Timers of the core cost one event-loop handle per station
+(``loop.call_at`` at the core's next deadline), not a task per timer.
 
-Guarantees: :meth:`StationRuntime.stop` leaves no task behind; a peer's misbehaviour (bad frames, dropped
-connections, refused handshakes) is reported through the core's ``last_error`` and events, never raised.
+Structured concurrency: every task of a station (the supervisor, the writer of the current connection, closing a
+dropped connection, file uploads) lives in one :class:`asyncio.TaskGroup` owned by the station's main task, and is
+started through :meth:`StationRuntime.spawn`, never as a free task.
+
+Guarantees: :meth:`StationRuntime.stop` cancels and awaits all of them, so no task of the station survives it; a
+peer's misbehaviour (bad frames, dropped connections, refused handshakes) is reported through the core's
+``last_error`` and events, never raised. Reconnect jitter is drawn from :attr:`StationRuntime.rng`, seeded from the
+run seed and the station id (:func:`~ocppemu.config.randomness.station_rng`), so a seed gives the same schedule in
+every process.
 """
 
 from __future__ import annotations
@@ -15,12 +22,12 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
+from ocppemu.config.randomness import station_rng
 from ocppemu.config.station import StationConfig
 from ocppemu.runtime.backoff import Backoff
 from ocppemu.runtime.uploads import attach
@@ -44,18 +51,19 @@ class StationRuntime:
 
     def __init__(self, core: StationCore, transport_factory: TransportFactory | None = None) -> None:
         self.core = core
-        self.config = core.config
         self._factory = transport_factory or default_transport
         self._transport: Transport | None = None
-        self._supervisor: asyncio.Task[None] | None = None
+        self._main: asyncio.Task[None] | None = None
+        self._tasks: asyncio.TaskGroup | None = None
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._hold_until = 0.0
         self._reconnect_now = asyncio.Event()
-        self._rng = random.Random(self.config.simulation.seed ^ hash(self.config.station_id))
-        self.backoff = Backoff.from_config(self.config.simulation, self._rng)
+        #: The station's reconnect-jitter generator (stream ``"reconnect"`` of :func:`station_rng`).
+        self.rng = station_rng(self.config.simulation.seed, self.config.station_id, "reconnect")
+        self.backoff = Backoff.from_config(self.config.simulation, self.rng)
         self.state: State = "stopped"
         self.connect_attempts = 0
         self.connected_since: float | None = None
@@ -66,23 +74,33 @@ class StationRuntime:
     # -- life ------------------------------------------------------------------------------------------------------
 
     @property
+    def config(self) -> StationConfig:
+        """The station's configuration: the core's (held once, there)."""
+        return self.core.config
+
+    @property
     def running(self) -> bool:
-        return self._supervisor is not None and not self._supervisor.done()
+        return self._main is not None and not self._main.done()
 
     async def start(self) -> None:
         """Start connecting (returns at once; watch ``state`` or the core's events)."""
         if self.running:
             return
-        self._supervisor = asyncio.create_task(self._supervise(), name=f"station:{self.config.station_id}")
+        self._main = asyncio.create_task(self._run(), name=f"station:{self.config.station_id}")
         self._reschedule()
 
     async def stop(self) -> None:
-        """Disconnect and stop all activity of this station. Queued transaction messages stay queued."""
-        task, self._supervisor = self._supervisor, None
+        """Disconnect and stop all activity of this station: every task it started (connection, writer, closing,
+        uploads) is cancelled and awaited before this returns. Queued transaction messages stay queued."""
+        task, self._main = self._main, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # the caller itself is being cancelled: do not swallow that
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -114,6 +132,20 @@ class StationRuntime:
                 self.core.rpc.outbox.clear()  # written while offline: nowhere to go, the core re-sends what matters
         self._reschedule()
 
+    def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> bool:
+        """Run ``coro`` as a task of this station: cancelled and awaited by :meth:`stop`, its exceptions logged
+        (never raised into the station). Returns False, and closes ``coro`` unrun, when the station is not running."""
+        group = self._tasks
+        if group is None:
+            coro.close()
+            return False
+        try:
+            group.create_task(self._guard(coro, what), name=f"{what}:{self.config.station_id}")
+        except RuntimeError:  # the group is shutting down (the station is stopping)
+            coro.close()
+            return False
+        return True
+
     def disconnect_network(self, seconds: float) -> None:
         """Drop the connection abruptly and stay offline for ``seconds`` (simulated network loss)."""
         self._hold_until = time.time() + seconds
@@ -139,7 +171,7 @@ class StationRuntime:
         transport = self._transport
         if transport is not None:
             log.info("station %s: closing connection: %s", self.config.station_id, why)
-            asyncio.get_running_loop().create_task(transport.close(1000, why[:100]))
+            self.spawn(transport.close(1000, why[:100]), "close")
 
     def _reschedule(self) -> None:
         deadline = self.core.next_deadline()
@@ -181,6 +213,28 @@ class StationRuntime:
         tls = self.config.tls.model_copy(update={"client_cert": cert_path, "client_key": key_path})
         return self.config.model_copy(update={"tls": tls})
 
+    async def _guard(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        try:
+            await coro
+        except Exception:
+            log.exception("station %s: %s failed", self.config.station_id, what)
+
+    async def _run(self) -> None:
+        """The station's main task: the supervisor, inside the task group that owns every other task."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._tasks = group
+                try:
+                    await self._supervise()
+                finally:
+                    self._tasks = None  # nothing new starts while the group cancels and awaits what is left
+        except Exception as exc:  # a bug, not a peer's misbehaviour: the station stops, the user is told
+            log.exception("station %s: stopped by an internal error", self.config.station_id)
+            self.core.last_error = f"internal error: {exc}"
+            self._set_state("stopped")
+        finally:
+            self._tasks = None
+
     async def _supervise(self) -> None:
         attempt = 0
         try:
@@ -203,9 +257,9 @@ class StationRuntime:
                     self._set_state("waiting")
                     await asyncio.sleep(delay)
                     continue
-                attempt = 0
+                failed, attempt = attempt, 0
                 self.backoff.reset()
-                await self._run_connection(transport)
+                await self._run_connection(transport, failed)
                 if self._hold_until <= time.time():
                     # Dropped by the peer or the network: wait a back-off before the next attempt.
                     delay = self.backoff.next_delay(0)
@@ -219,30 +273,37 @@ class StationRuntime:
                 self.core.disconnected(time.time(), "station stopped")
             raise
 
-    async def _run_connection(self, transport: Transport) -> None:
+    async def _run_connection(self, transport: Transport, failed_attempts: int = 0) -> None:
         self._transport = transport
         self.connected_since = time.time()
+        self.core.emit("session", self.connected_since, status="opened", csms_url=self.config.connection_url(),
+                       subprotocol=transport.subprotocol, reconnect_attempts=failed_attempts)
         self.core.connected(time.time())
         self._set_state("connected")
         self._wake.clear()
-        self._writer = asyncio.create_task(self._write(transport), name=f"writer:{self.config.station_id}")
+        assert self._tasks is not None  # a connection only runs inside _run
+        self._writer = self._tasks.create_task(self._guard(self._write(transport), "writer"),
+                                               name=f"writer:{self.config.station_id}")
         self.flush()
         reason = ""
+        code: int | None = 1000
+        close_reason = "station stopped"
         try:
             while True:
                 text = await transport.recv()
                 self.core.receive(text, time.time())
                 self.flush()
         except TransportClosed as exc:
-            reason = str(exc)
+            reason, code, close_reason = str(exc), exc.code, exc.reason
         finally:
             self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TransportError):
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
             self._transport = None
             await transport.close()
             self.core.disconnected(time.time(), reason)
+            self.core.emit("session", time.time(), status="closed", close_code=code, close_reason=close_reason)
             self.connected_since = None
             if self.running:
                 self.flush()
@@ -254,5 +315,5 @@ class StationRuntime:
             for text in self.core.take_outbox():
                 try:
                     await transport.send(text)
-                except TransportClosed:
-                    return
+                except TransportError:
+                    return  # the reader sees the connection end and cleans up

@@ -11,12 +11,13 @@ never opens a socket and never raises because of what the CSMS sent.
 from __future__ import annotations
 
 import logging
+import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+from ocppemu.config.randomness import station_rng
 from ocppemu.config.station import StationConfig
 from ocppemu.ocpp.errors import ErrorCode, Violation
 from ocppemu.ocpp.framing import Call
@@ -31,6 +32,8 @@ from ocppemu.ocpp.rpc import (
     PendingCall,
     RpcEndpoint,
 )
+from ocppemu.station.clock import StationClock, iso, parse_iso
+from ocppemu.station.handlers import HandlerTable
 from ocppemu.station.offline_queue import OfflineQueue, QueuedMessage
 from ocppemu.station.timers import Timers
 
@@ -70,27 +73,29 @@ class Sinks:
     meter: Callable[[list[MeterSample]], None] | None = None
 
 
-def iso(now: float) -> str:
-    """OCPP timestamp text (UTC, milliseconds, ``Z``)."""
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(now * 1000) % 1000:03d}Z"
-
-
-def parse_iso(text: str) -> float | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except (ValueError, AttributeError):
-        return None
+__all__ = ["ActionResult", "RuntimeRequest", "Sinks", "StationCore", "StationEvent", "iso", "parse_iso"]
 
 
 class StationCore:
     """Shared engine of one station; version subclasses add messages and behaviour.
 
-    Subclasses implement ``boot_payload``, ``on_registered``, ``handlers`` (action -> method), and may override
-    ``on_result_<Action>`` / ``on_timer`` / ``prepare_queued``.
+    Subclasses set :attr:`handlers` (their version's :class:`~ocppemu.station.handlers.HandlerTable`), implement
+    ``boot_payload`` and may override ``on_registered``, ``prepare_queued``, ``on_call_failed`` and ``settle``.
+
+    Every CSMS CALL gets exactly one answer: handlers answer through :meth:`answer` / :meth:`answer_error`, a
+    second answer raises :class:`SecondAnswer` (nothing is sent), a handler that fails *after* answering is logged
+    and answered no further, and one that returns without answering gets an InternalError.
     """
 
-    def __init__(self, config: StationConfig, sinks: Sinks | None = None) -> None:
+    handlers: ClassVar[HandlerTable[Any]]
+
+    def __init__(self, config: StationConfig, sinks: Sinks | None = None, *,
+                 rng: random.Random | None = None) -> None:
         self.config = config
+        #: The station's clock: runtime time plus the offset the CSMS set (see :mod:`ocppemu.station.clock`).
+        self.clock = StationClock()
+        #: The station's only source of randomness (transaction ids, simulated behaviour).
+        self.rng = rng if rng is not None else station_rng(config.simulation.seed, config.station_id, "engine")
         self.station_id = config.station_id
         self.version = config.protocol_version
         self.sinks = sinks or Sinks()
@@ -102,21 +107,13 @@ class StationCore:
         self.registration: Registration = "None"
         self.heartbeat_interval = config.simulation.heartbeat_interval
         self.last_heartbeat: float | None = None
-        self.csms_time_offset = 0.0
         self.findings: deque[Finding] = deque(maxlen=MAX_FINDINGS)
         self.last_error: str | None = None
         self._requests: list[RuntimeRequest] = []
         self._tx_in_flight: QueuedMessage | None = None
         self._boot_reason: str = "PowerUp"
-        # The time of the input being handled, for callbacks that get no ``now`` (configuration listeners).
-        self._now_hint = 0.0
-        self._result_handlers: dict[str, Callable[[PendingCall, dict[str, Any], float], None]] = {}
-        self._call_handlers: dict[str, Callable[[Call, float], None]] = {}
-        for name in dir(type(self)):
-            if name.startswith("result_"):
-                self._result_handlers[name[7:]] = getattr(self, name)
-            elif name.startswith("on_call_"):
-                self._call_handlers[name[8:]] = getattr(self, name)
+        self._answering: str | None = None
+        self._answers = 0
 
     # -- outputs -------------------------------------------------------------------------------------------------
 
@@ -146,8 +143,13 @@ class StationCore:
         self._requests.append(RuntimeRequest(kind, seconds, reason))
 
     def csms_now(self, now: float) -> float:
-        """The station clock, set from the CSMS's currentTime at boot (as a real charger does)."""
-        return now + self.csms_time_offset
+        """The station time (the CSMS's clock, set from its currentTime as a real charger does) at ``now``."""
+        return now + self.clock.offset
+
+    @property
+    def csms_time_offset(self) -> float:
+        """Seconds the CSMS's clock is ahead of the runtime's (the one offset of :attr:`clock`)."""
+        return self.clock.offset
 
     # -- connection life -----------------------------------------------------------------------------------------
 
@@ -156,7 +158,7 @@ class StationCore:
         self.is_connected = True
         self.registration = "None"
         self.emit("connection", now, status="connected")
-        self.timers.set("boot", now + self.config.simulation.boot_delay)
+        self.timers.set("boot", now + self.config.simulation.boot_delay, self._boot_timer)
 
     def disconnected(self, now: float, reason: str = "") -> None:
         """The transport closed: calls in flight fail, queued transaction messages stay queued."""
@@ -178,21 +180,21 @@ class StationCore:
 
     def receive(self, text: str | bytes, now: float) -> None:
         """Handle one message from the CSMS."""
-        self._now_hint = now
         for event in self.rpc.receive(text, now):
             self._dispatch(event, now)
+        self.settle(now)
 
     def tick(self, now: float) -> None:
         """Fire the timers that are due and time out calls."""
-        self._now_hint = now
         for event in self.rpc.tick(now):
             self._dispatch(event, now)
-        for name in self.timers.pop_due(now):
+        for name, fire in self.timers.pop_due(now):
             try:
-                self.on_timer(name, now)
+                fire(now)
             except Exception as exc:  # a bug in one timer must not kill the station
                 log.exception("station %s: timer %r failed", self.station_id, name)
                 self.last_error = f"internal error in timer {name!r}: {exc}"
+        self.settle(now)
 
     def _dispatch(self, event: Event, now: float) -> None:
         if isinstance(event, IncomingCall):
@@ -216,27 +218,62 @@ class StationCore:
             self.rpc.reply_error(call.message_id, ErrorCode.SECURITY_ERROR, "station is not accepted", now,
                                  action=call.action)
             return
-        handler = self._call_handlers.get(call.action)
+        handler = self.handlers.calls.get(call.action)
         if handler is None:
-            self.rpc.reply_error(call.message_id, ErrorCode.NOT_IMPLEMENTED,
-                                 f"{call.action} is not implemented by this station", now, action=call.action)
+            why = self.handlers.unimplemented.get(call.action, "not implemented by this station")
+            self.rpc.reply_error(call.message_id, ErrorCode.NOT_IMPLEMENTED, f"{call.action}: {why}", now,
+                                 action=call.action)
             return
+        self._answering, self._answers = call.message_id, 0
         try:
-            handler(call, now)
+            handler(self, call, now)
         except Exception as exc:
             log.exception("station %s: handler for %s failed", self.station_id, call.action)
-            self.rpc.reply_error(call.message_id, ErrorCode.INTERNAL_ERROR, f"internal error: {exc}", now,
-                                 action=call.action)
+            self.last_error = f"internal error handling {call.action}: {exc}"
+            if self._answers == 0:
+                self.rpc.reply_error(call.message_id, ErrorCode.INTERNAL_ERROR, f"internal error: {exc}", now,
+                                     action=call.action)
+        else:
+            if self._answers == 0:
+                log.error("station %s: handler for %s gave no answer", self.station_id, call.action)
+                self.rpc.reply_error(call.message_id, ErrorCode.INTERNAL_ERROR,
+                                     f"{call.action} was not answered by the station", now, action=call.action)
+        finally:
+            self._answering = None
+
+    def answer(self, call: Call, payload: dict[str, Any], now: float) -> None:
+        """Answer the CSMS's ``call`` with a CALLRESULT (once: a second answer raises :class:`SecondAnswer`)."""
+        self._count_answer(call)
+        self.rpc.reply(call, payload, now)
+
+    def answer_error(self, call: Call, code: ErrorCode, description: str, now: float) -> None:
+        """Answer the CSMS's ``call`` with a CALLERROR (once, like :meth:`answer`)."""
+        self._count_answer(call)
+        self.rpc.reply_error(call.message_id, code, description, now, action=call.action)
+
+    def _count_answer(self, call: Call) -> None:
+        if call.message_id == self._answering:
+            if self._answers:
+                raise SecondAnswer(call.action, call.message_id)
+            self._answers += 1
 
     def _on_call_completed(self, event: CallCompleted, now: float) -> None:
         pending = event.pending
         if isinstance(pending.tag, QueuedMessage):
             self.queue.pop_head(pending.tag)
             self._tx_in_flight = None
-        handler = self._result_handlers.get(pending.action)
+        handler = self.handlers.results.get(pending.action)
+        try:
+            if pending.action == "BootNotification":
+                self._boot_answered(event.payload, now)
+            elif pending.action == "Heartbeat":
+                self._heartbeat_answered(event.payload, now)
+        except Exception as exc:
+            log.exception("station %s: result handler for %s failed", self.station_id, pending.action)
+            self.last_error = f"internal error handling {pending.action} answer: {exc}"
         if handler is not None:
             try:
-                handler(pending, event.payload, now)
+                handler(self, pending, event.payload, now)
             except Exception as exc:
                 log.exception("station %s: result handler for %s failed", self.station_id, pending.action)
                 self.last_error = f"internal error handling {pending.action} answer: {exc}"
@@ -257,12 +294,13 @@ class StationCore:
                 self.queue.pop_head(entry)
                 self.emit("queue_drop", now, action=entry.action, key=entry.key, reason=why)
             elif event.reason != "disconnected":
-                self.timers.set("tx_retry", now + self.transaction_retry_interval() * entry.attempts)
+                self.timers.set("tx_retry", now + self.transaction_retry_interval() * entry.attempts,
+                                self.pump_queue)
                 self.on_call_failed(pending, event, now)
                 return
         self.on_call_failed(pending, event, now)
         if pending.action == "BootNotification" and event.reason != "disconnected":
-            self.timers.set("boot", now + max(self.heartbeat_interval, 10))
+            self.timers.set("boot", now + max(self.heartbeat_interval, 10), self._boot_timer)
         self.pump_queue(now)
 
     # -- outgoing ------------------------------------------------------------------------------------------------
@@ -302,20 +340,18 @@ class StationCore:
 
     # -- registration and heartbeat -------------------------------------------------------------------------------
 
-    def on_timer(self, name: Any, now: float) -> None:
-        if name == "boot":
-            if self.is_connected:
-                self.send_call("BootNotification", self.boot_payload(), now)
-        elif name == "heartbeat":
-            if self.online:
-                self.send_call("Heartbeat", {}, now)
-            self.schedule_heartbeat(now)
-        elif name == "tx_retry":
-            self.pump_queue(now)
+    def _boot_timer(self, now: float) -> None:
+        if self.is_connected:
+            self.send_call("BootNotification", self.boot_payload(), now)
+
+    def _heartbeat_timer(self, now: float) -> None:
+        if self.online:
+            self.send_call("Heartbeat", {}, now)
+        self.schedule_heartbeat(now)
 
     def schedule_heartbeat(self, now: float) -> None:
         if self.heartbeat_interval > 0:
-            self.timers.set("heartbeat", now + self.heartbeat_interval)
+            self.timers.set("heartbeat", now + self.heartbeat_interval, self._heartbeat_timer)
         else:
             self.timers.cancel("heartbeat")
 
@@ -324,12 +360,10 @@ class StationCore:
         if self.online:
             self.schedule_heartbeat(now)
 
-    def result_BootNotification(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def _boot_answered(self, payload: dict[str, Any], now: float) -> None:
         status = payload.get("status", "Rejected")
         interval = int(payload.get("interval", 0) or 0)
-        current = parse_iso(str(payload.get("currentTime", "")))
-        if current is not None:
-            self.csms_time_offset = current - now
+        self.clock.set_from_csms(payload.get("currentTime"), now)
         self.registration = status
         self.emit("registration", now, status=status, interval=interval)
         if status == "Accepted":
@@ -341,13 +375,11 @@ class StationCore:
             self.pump_queue(now)
         else:
             # Pending or Rejected: retry the boot after the interval (or a sane default).
-            self.timers.set("boot", now + (interval if interval > 0 else 30))
+            self.timers.set("boot", now + (interval if interval > 0 else 30), self._boot_timer)
 
-    def result_Heartbeat(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def _heartbeat_answered(self, payload: dict[str, Any], now: float) -> None:
         self.last_heartbeat = now
-        current = parse_iso(str(payload.get("currentTime", "")))
-        if current is not None:
-            self.csms_time_offset = current - now
+        self.clock.set_from_csms(payload.get("currentTime"), now)
         self.emit("heartbeat", now)
 
     # -- hooks for versions ---------------------------------------------------------------------------------------
@@ -357,6 +389,9 @@ class StationCore:
 
     def on_registered(self, now: float) -> None:
         """Called when the CSMS accepted the boot."""
+
+    def settle(self, now: float) -> None:
+        """Called at the end of every input (a frame, a tick): apply what the input left pending."""
 
     def prepare_queued(self, entry: QueuedMessage) -> dict[str, Any] | None:
         return entry.payload
@@ -407,6 +442,14 @@ class StationCore:
             "findings": len(self.findings),
             "last_error": self.last_error,
         }
+
+
+class SecondAnswer(RuntimeError):
+    """A handler tried to answer a CSMS CALL it had already answered (rule: one answer per CALL)."""
+
+    def __init__(self, action: str, message_id: str) -> None:
+        self.action, self.message_id = action, message_id
+        super().__init__(f"{action} {message_id!r} was already answered: a CALL gets exactly one answer")
 
 
 @dataclass(slots=True)

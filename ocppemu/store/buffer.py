@@ -25,6 +25,7 @@ from ocppemu.store.codec import new_record_id
 from ocppemu.store.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
+_CANCEL_GRACE = 1.0  # seconds a timed-out close waits for the cancelled writer
 _SPLIT_AFTER = 3  # failures of one batch with an unexpected error before it is written frame by frame
 
 
@@ -148,9 +149,10 @@ class MessageBuffer:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
             except TimeoutError:
                 self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-        lost = len(self._pending)
+                # A driver may be slow to honour the cancellation (pymongo waiting for a server): give it a
+                # moment, never wait for ever; a batch still in its hands is counted as lost below.
+                await asyncio.wait({self._task}, timeout=_CANCEL_GRACE)
+        lost = len(self._pending) + (self._inflight if self._task is not None and not self._task.done() else 0)
         if lost:
             self._dropped += lost
             log.error("message buffer closed with the store unreachable: %d frames not written (counted as "
@@ -164,7 +166,8 @@ class MessageBuffer:
         while True:
             if not self._closing:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.interval)
+                    async with asyncio.timeout(self.interval):  # not wait_for: no inner task per wake-up (3.11)
+                        await self._wake.wait()
             self._wake.clear()
             await self._drain()
             if self._closing and not self._pending:

@@ -7,6 +7,8 @@ value read back is the written one truncated to the millisecond, tz-aware UTC, w
 from __future__ import annotations
 
 import base64
+import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,9 +56,19 @@ def utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
+_LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_B = re.compile(rb"\d{19}")
+
+
 def loads(text: str | bytes | None) -> Any:
-    """JSON text read back from the store (``None`` stays ``None``)."""
-    return None if text is None else framing_loads(text)
+    """JSON text read back from the store (``None`` stays ``None``). Text holding a number of 19 digits or more
+    is decoded by the standard library, which keeps integers beyond 64 bits exact (orjson turns some into
+    floats)."""
+    if text is None:
+        return None
+    if (_LONG_NUMBER.search(text) if isinstance(text, str) else _LONG_NUMBER_B.search(text)):
+        return json.loads(text)
+    return framing_loads(text)
 
 
 def json_ready(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,7 +97,7 @@ def check_size(what: str, size: int, limit: int) -> None:
 
 def doc_size(doc: Any) -> int:
     """Encoded JSON size of ``doc`` in bytes (a close, cheap stand-in for its stored size)."""
-    return len(dumps(doc).encode())
+    return text_size(dumps(doc))
 
 
 def new_record_id() -> str:
@@ -155,6 +167,31 @@ def dates_utc(doc: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return doc
 
 
+def text_size(text: str) -> int:
+    """UTF-8 bytes of ``text``, a lone surrogate counted as the three bytes it is kept as."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def frame_size(record: FrameRecord) -> int:
     """Bytes a frame occupies: its raw text plus its payload as JSON."""
-    return len(record.raw.encode()) + doc_size(record.payload)
+    return text_size(record.raw) + doc_size(record.payload)
+
+
+def keep_text(text: str | None) -> str | bytes | None:
+    """``text`` as a store can hold it, losslessly: itself when it is valid Unicode; otherwise (a lone surrogate
+    such as a peer's ``"\\ud800"`` escape decodes to) its UTF-8 bytes with the surrogates encoded as they are.
+    SQLite keeps those bytes as a BLOB and MongoDB as BSON binary; :func:`read_text` turns them back."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def read_text(value: Any) -> Any:
+    """Inverse of :func:`keep_text` (anything that is not bytes is returned as it is)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "surrogatepass")
+    return value

@@ -49,11 +49,16 @@ def message_query(flt: MessageFilter, text_index: bool) -> Doc:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+#: Text fields kept losslessly (:func:`~ocppemu.store.codec.keep_text`).
+TEXT_KEPT = frozenset(("station_id", "message_id", "action", "raw", "correlation_id", "error_code",
+                       "error_description", "validation_error"))
+
+
 def msg_from_doc(doc: Doc) -> StoredMessage:
-    rec = FrameRecord(
-        timestamp=codec.utc(doc["timestamp"]) or datetime.now(UTC),
-        **{name: doc[name] for name in MSG_FIELDS},
-    )
+    fields = {name: codec.read_text(doc[name]) if name in TEXT_KEPT else doc[name] for name in MSG_FIELDS}
+    if "payload_json" in doc:
+        fields["payload"] = codec.loads(doc["payload_json"])
+    rec = FrameRecord(timestamp=codec.utc(doc["timestamp"]) or datetime.now(UTC), **fields)
     return StoredMessage(str(doc["_id"]), rec)
 
 

@@ -57,6 +57,13 @@ CREATE TABLE IF NOT EXISTS offline_queue (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, station_id TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL,
   created_at INTEGER NOT NULL, UNIQUE (station_id, key));
 """,
+    2: """
+CREATE TABLE IF NOT EXISTS authorizations (
+  id TEXT PRIMARY KEY, ts INTEGER NOT NULL, station_id TEXT NOT NULL, id_token TEXT NOT NULL,
+  result TEXT NOT NULL, source TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS authorizations_station_ts ON authorizations(station_id, ts);
+CREATE INDEX IF NOT EXISTS authorizations_token ON authorizations(id_token, ts);
+""",
 }
 
 MSG_COLS = (
@@ -80,8 +87,8 @@ class P95:
         return nearest_rank(self.values, 0.95)
 
 
-def icontains(haystack: str | None, needle: str) -> bool:
-    return haystack is not None and needle.casefold() in haystack.casefold()
+def icontains(haystack: str | bytes | None, needle: str) -> bool:
+    return haystack is not None and needle.casefold() in codec.read_text(haystack).casefold()
 
 
 def _like(term: str) -> str:
@@ -114,20 +121,21 @@ def message_where(flt: MessageFilter) -> tuple[list[str], list[Any]]:
 
 
 def msg_from_row(row: sqlite3.Row) -> StoredMessage:
+    text = codec.read_text
     rec = FrameRecord(
         timestamp=codec.from_ms(row["ts"]),
-        station_id=row["station_id"],
+        station_id=text(row["station_id"]),
         direction=row["direction"],
         message_type=row["message_type"],
-        message_id=row["message_id"],
-        action=row["action"],
+        message_id=text(row["message_id"]),
+        action=text(row["action"]),
         protocol_version=row["protocol_version"],
-        payload=codec.loads(row["payload"]),
-        raw=row["raw"],
-        correlation_id=row["correlation_id"],
-        error_code=row["error_code"],
-        error_description=row["error_description"],
-        validation_error=row["validation_error"],
+        payload=codec.loads(text(row["payload"])),
+        raw=text(row["raw"]),
+        correlation_id=text(row["correlation_id"]),
+        error_code=text(row["error_code"]),
+        error_description=text(row["error_description"]),
+        validation_error=text(row["validation_error"]),
         rtt_ms=row["rtt_ms"],
         seq=row["seq"],
     )

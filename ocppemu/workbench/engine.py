@@ -72,7 +72,7 @@ from ocppemu.workbench.interface import (
     TemplateView,
     WorkbenchEvent,
 )
-from ocppemu.workbench.recording import Recorder, load_saved
+from ocppemu.workbench.recording import Recorder, Unwritten, load_saved
 from ocppemu.workbench.templates import BUILTIN_TEMPLATES, check_template, render
 from ocppemu.workbench.views import explain
 
@@ -86,10 +86,14 @@ PASSIVE_FIELDS = frozenset({"name", "tags", "enabled", "auto_start", "created_at
 
 @dataclass(slots=True)
 class _Station:
-    config: StationConfig
     core: StationCore
     runtime: Runtime
     saved: StationRuntimeState | None = None
+
+    @property
+    def config(self) -> StationConfig:
+        """The station's configuration, held once: by its core (the runtime reads it there too)."""
+        return self.core.config
 
 
 class Workbench(HistoryMixin):
@@ -112,6 +116,7 @@ class Workbench(HistoryMixin):
         self._transport_factory = transport_factory
         self._stations: dict[str, _Station] = {}
         self._lock = asyncio.Lock()
+        self.unwritten = Unwritten()
         self._waiters: dict[tuple[str, str], asyncio.Future[FrameRecord]] = {}
         self._sync_task: asyncio.Task[None] | None = None
         self._started_at = time.time()
@@ -154,7 +159,23 @@ class Workbench(HistoryMixin):
         log.info("workbench started with %d station(s)", len(self._stations))
 
     async def close(self) -> None:
-        """Stop every station, save their state and registers, flush and close the store (if owned)."""
+        """Stop every station, save their state and registers, flush and close the store (if owned); bounded by
+        ``application.shutdown_timeout`` (see :meth:`shutdown`)."""
+        await self.shutdown()
+
+    async def shutdown(self, timeout: float | None = None) -> Unwritten:
+        """:meth:`close`, returning what could not be written.
+
+        Bounded: after ``timeout`` seconds (``application.shutdown_timeout`` when None) it gives up on a store
+        that does not answer; what could not be written is logged and returned (also kept in :attr:`unwritten`).
+        """
+        loop = asyncio.get_running_loop()
+        budget = self.app.application.shutdown_timeout if timeout is None else timeout
+        deadline = loop.time() + budget
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
+
         if self._sync_task is not None:
             self._sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -162,10 +183,17 @@ class Workbench(HistoryMixin):
             self._sync_task = None
         for st in list(self._stations.values()):
             await st.runtime.stop()
-        await self._sync_all()
-        await self.recorder.aclose()
+        try:
+            await asyncio.wait_for(self._sync_all(), left() * 0.5)
+        except TimeoutError:
+            log.error("store unreachable at shutdown: runtime state of some stations not saved")
+        self.unwritten = await self.recorder.aclose(timeout=left())
+        if self.unwritten:
+            log.error("%s", self.unwritten.sentence())
         if self._owns_repo:
-            await self.repo.close()
+            closing = asyncio.ensure_future(self.repo.close())
+            await asyncio.wait({closing}, timeout=max(left(), 1.0))  # a driver stuck on a dead server: move on
+        return self.unwritten
 
     # -- stations ----------------------------------------------------------------------------------------------
 
@@ -175,7 +203,7 @@ class Workbench(HistoryMixin):
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
         runtime.on_state = lambda rt: self._publish_state(sid, rt)
-        return _Station(config, core, runtime)
+        return _Station(core, runtime)
 
     def _get(self, station_id: str) -> _Station:
         st = self._stations.get(station_id)
@@ -242,7 +270,7 @@ class Workbench(HistoryMixin):
                 raise Conflict(f"station {cfg.station_id!r} already exists") from None
             except PayloadTooLargeError as exc:
                 raise InvalidRequest(str(exc)) from None
-            st.config = st.core.config = st.runtime.config = stored
+            st.core.config = stored
             self._stations[cfg.station_id] = st
         if cfg.enabled and cfg.auto_start:
             await st.runtime.start()
@@ -281,13 +309,13 @@ class Workbench(HistoryMixin):
             if fresh is not None:
                 await old.runtime.stop()
                 fresh.core.queue.restore(list(old.core.queue))
-                fresh.config = fresh.core.config = fresh.runtime.config = stored
+                fresh.core.config = stored
                 fresh.saved = old.saved
                 self._stations[station_id] = fresh
                 st = fresh
             else:
                 st = old
-                st.config = st.core.config = st.runtime.config = stored
+                st.core.config = stored
                 if was_running and changed & CONNECTION_FIELDS:
                     log.info("station %s: connection settings changed, reconnecting", station_id)
                     await st.runtime.stop()

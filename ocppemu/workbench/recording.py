@@ -14,12 +14,21 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, get_args
 
+from ocppemu.config.masking import mask_secrets
 from ocppemu.config.station import StationRuntimeState
 from ocppemu.ocpp.framing import dumps
-from ocppemu.ocpp.records import FrameRecord, MeterSample, TransactionRecord
+from ocppemu.ocpp.records import (
+    AuthorizationRecord,
+    AuthSource,
+    FrameRecord,
+    MeterSample,
+    SessionRecord,
+    TransactionRecord,
+)
 from ocppemu.station.core import Sinks, StationEvent
 from ocppemu.station.offline_queue import QueuedMessage, QueueSink
 from ocppemu.store.base import Repository
@@ -27,6 +36,7 @@ from ocppemu.store.buffer import MessageBuffer
 from ocppemu.store.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
+AUTH_SOURCES = frozenset(get_args(AuthSource))
 
 FrameListener = Callable[[FrameRecord], None]
 EventListener = Callable[[StationEvent], None]
@@ -64,6 +74,21 @@ async def load_saved(repo: Repository, station_id: str) -> SavedStation:
     return SavedStation(state, registers, queue)
 
 
+@dataclass(slots=True, frozen=True)
+class Unwritten:
+    """What a bounded shutdown could not write: frames and other record writes."""
+
+    frames: int = 0
+    writes: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.frames or self.writes)
+
+    def sentence(self) -> str:
+        return (f"the store was unreachable at shutdown: {self.frames} frame(s) and {self.writes} other record "
+                f"write(s) could not be written")
+
+
 class Recorder:
     """Fan-out of station outputs. ``repo`` may be None (no store: subscribers and the JSON-lines file only)."""
 
@@ -77,6 +102,8 @@ class Recorder:
         self._writes: asyncio.Queue[Callable[[], Awaitable[Any]]] = asyncio.Queue(max_pending_writes)
         self._writer: asyncio.Task[None] | None = None
         self._pending_tx: dict[tuple[str, str], TransactionRecord] = {}
+        self._open_sessions: dict[str, tuple[str | None, SessionRecord]] = {}
+        self._busy = False
         self.dropped_writes = 0
         self.failed_writes = 0
 
@@ -86,19 +113,42 @@ class Recorder:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_loop(), name="recorder-writer")
 
-    async def aclose(self) -> None:
-        """Write everything still pending, then stop."""
+    async def aclose(self, timeout: float | None = None) -> Unwritten:
+        """Write everything still pending, then stop. With ``timeout`` (seconds) it returns by then even if the
+        store never comes back: what could not be written is logged and returned (frames are also counted as
+        dropped by the buffer)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - loop.time())
+
+        lost_writes = 0
         if self._writer is not None:
-            await self._writes.join()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._writes.join(), left())
+            lost_writes = int(self._busy)  # the write being retried when the time ran out
             self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+            await asyncio.wait({self._writer}, timeout=1.0)  # never wait for ever on a driver
             self._writer = None
+            while not self._writes.empty():
+                self._writes.get_nowait()
+                self._writes.task_done()
+                lost_writes += 1
+            self._busy = False
+        lost_frames = 0
         if self.buffer is not None:
-            await self.buffer.aclose()
+            before = self.buffer.dropped
+            await self.buffer.aclose(timeout=left())
+            lost_frames = self.buffer.dropped - before
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
+        if lost_writes:
+            self.dropped_writes += lost_writes
+            log.error("store unreachable at shutdown: %d record writes (transactions, meter values, sessions, "
+                      "authorizations, offline-queue changes) not written", lost_writes)
+        return Unwritten(lost_frames, lost_writes)
 
     async def flush(self) -> None:
         """Wait until every record handed over so far is in the store."""
@@ -138,6 +188,11 @@ class Recorder:
                 log.exception("frame listener failed")
 
     def event(self, event: StationEvent) -> None:
+        if self.repo is not None:
+            if event.kind == "session":
+                self._session(self.repo, event)
+            elif event.kind == "authorize":
+                self._authorization(self.repo, event)
         for listener in self._event_listeners:
             try:
                 listener(event)
@@ -157,6 +212,51 @@ class Recorder:
                 await repo.upsert_transaction(rec)
             self.write(upsert)
 
+    def _session(self, repo: Repository, event: StationEvent) -> None:
+        """A connection opened (a new ``sessions`` record) or closed (that record completed)."""
+        sid, data, at = event.station_id, event.data, datetime.fromtimestamp(event.timestamp, UTC)
+        if data.get("status") == "opened":
+            record = SessionRecord(
+                station_id=sid, csms_url=str(mask_secrets(str(data.get("csms_url", "")))), connected_at=at,
+                protocol_version=str(data.get("protocol_version") or ""), subprotocol=data.get("subprotocol"),
+                reconnect_attempts=int(data.get("reconnect_attempts") or 0))
+            if not record.protocol_version and record.subprotocol:
+                record.protocol_version = record.subprotocol.removeprefix("ocpp")
+            self._open_sessions[sid] = (None, record)
+
+            async def add() -> None:
+                session_id = await repo.add_session(record)
+                current = self._open_sessions.get(sid)
+                if current is not None and current[1] is record:
+                    self._open_sessions[sid] = (session_id, record)
+                elif record.status == "disconnected":  # closed before the insert was written
+                    await repo.update_session(session_id, record)
+            self.write(add)
+            return
+        entry = self._open_sessions.pop(sid, None)
+        if entry is None:
+            return
+        session_id, record = entry
+        record.status = "disconnected"
+        record.disconnected_at = at
+        record.close_code = data.get("close_code")
+        record.close_reason = data.get("close_reason")
+        if session_id is not None:
+            self.write(lambda: repo.update_session(session_id, record))
+
+    def _authorization(self, repo: Repository, event: StationEvent) -> None:
+        data = event.data
+        token = data.get("id_tag", data.get("id_token"))
+        if token is None:
+            return
+        source = data.get("source", "CSMS")
+        record = AuthorizationRecord(
+            timestamp=datetime.fromtimestamp(event.timestamp, UTC), station_id=event.station_id,
+            id_token=str(token), result=str(data.get("status")), source=source if source in AUTH_SOURCES else "None",
+            connector_id=data.get("connector_id", data.get("evse_id")), token_type=data.get("token_type"),
+            reason=data.get("reason"))
+        self.write(lambda: repo.add_authorizations([record]))
+
     def meter(self, samples: list[MeterSample]) -> None:
         repo = self.repo
         if repo is not None and samples:
@@ -172,6 +272,7 @@ class Recorder:
     async def _write_loop(self) -> None:
         while True:
             op = await self._writes.get()
+            self._busy = True
             try:
                 delay = 0.1
                 while True:
@@ -187,4 +288,5 @@ class Recorder:
                         log.warning("store refused a write: %s", exc)
                         break
             finally:
+                self._busy = False
                 self._writes.task_done()

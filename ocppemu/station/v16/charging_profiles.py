@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ocppemu.station.charging_limits import LimitTarget, apply_limits, on_limits_timer
@@ -25,14 +25,14 @@ class SmartCharging16:
             return None, None
         tx = conn.tx
         tid: int | str = tx.transaction_id if tx.transaction_id is not None else tx.local_key
-        return tid, datetime.fromtimestamp(tx.started_at, UTC)
+        return tid, self.station.clock.datetime(tx.started_at)
 
     def install(self, connector_id: int, profile: dict[str, Any], now: float, *,
                 for_remote_start: bool = False) -> str:
         if "SmartCharging" not in self.station.config.supported_profiles:
             return "NotSupported"
         tid, _ = self._tx_of(connector_id)
-        result = self.store.install(connector_id, profile, now=datetime.fromtimestamp(now, UTC),
+        result = self.store.install(connector_id, profile, now=self.station.clock.datetime(now),
                                     active_transaction_id=tid, from_csms=not for_remote_start)
         if not result.accepted:
             self.station.emit("charging_profile", now, status="Rejected", reason=result.reason)
@@ -57,7 +57,7 @@ class SmartCharging16:
         max_w = cfg.max_power if cfg is not None else sum(c.max_power for c in st.config.connectors)
         phases = cfg.phases if cfg is not None and cfg.current_type == "AC" else (1 if cfg is not None else 3)
         tid, tstart = self._tx_of(cid)
-        start = datetime.fromtimestamp(st.csms_now(now), UTC)
+        start = st.clock.datetime(now)
         schedule = self.store.composite_schedule(cid, start, payload["duration"], unit, max_limit_w=max_w,
                                                  active_transaction_id=tid, transaction_start=tstart, phases=phases)
         return {"status": "Accepted", "connectorId": cid, "scheduleStart": schedule["startSchedule"],
@@ -74,7 +74,8 @@ class SmartCharging16:
 
     def apply_limits(self, now: float) -> None:
         """Set each meter's limit from the composite of the profiles now, and when it next changes."""
-        apply_limits(self.store, self._targets(), now, self.station.csms_time_offset, self.station.timers)
+        apply_limits(self.store, self._targets(), now, self.station.clock, self.station.timers, self.on_timer)
 
     def on_timer(self, now: float) -> None:
-        on_limits_timer(self.store, self._targets(), now, self.station.csms_time_offset, self.station.timers)
+        on_limits_timer(self.store, self._targets(), now, self.station.clock, self.station.timers,
+                        self.on_timer)

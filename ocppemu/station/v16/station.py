@@ -22,8 +22,10 @@ from ocppemu.station.connector_status import IllegalTransition, check_transition
 from ocppemu.station.core import ActionResult, Sinks, StationCore, iso
 from ocppemu.station.meter import Meter, SampledValue
 from ocppemu.station.offline_queue import QueuedMessage
-from ocppemu.station.v16 import commands
+from ocppemu.station.tags import AuthorizeTag
+from ocppemu.station.v16 import commands  # noqa: F401  (registers the handlers of the CSMS's calls)
 from ocppemu.station.v16.charging_profiles import SmartCharging16
+from ocppemu.station.v16.registry import HANDLERS
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +68,12 @@ class Connector16:
 class Station16(StationCore):
     """An OCPP 1.6 charge point (JSON). See :class:`~ocppemu.station.core.StationCore` for the driving contract."""
 
+    handlers = HANDLERS
+
     def __init__(self, config: StationConfig, sinks: Sinks | None = None, *,
                  registers_wh: dict[int, float] | None = None) -> None:
         super().__init__(config, sinks)
         self.cfg = ConfigurationStore.for_station(config)
-        self.cfg.add_listener(self._on_config_change)
         self.auth_cache = AuthorizationCache()
         self.local_list = LocalAuthList()
         registers = registers_wh or {}
@@ -87,8 +90,6 @@ class Station16(StationCore):
         self.certificates: dict[str, dict[str, str]] = {}
         self.sequences: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.reset_deadline = 0.0
-        for action, fn in commands.HANDLERS.items():
-            self._call_handlers[action] = partial(fn, self)
 
     # -- registration --------------------------------------------------------------------------------------------
 
@@ -112,8 +113,8 @@ class Station16(StationCore):
             if conn.tx is not None and not conn.tx.stopping:
                 self._schedule_sample(conn, now)
 
-    def _on_config_change(self, key: str, value: str) -> None:
-        now = self._now_hint
+    def configuration_changed(self, key: str, now: float) -> None:
+        """A configuration key took a new value at ``now`` (ChangeConfiguration accepted it)."""
         if key == "HeartbeatInterval":
             self.set_heartbeat_interval(self.cfg.get_int("HeartbeatInterval"), now)
         elif key == "MeterValueSampleInterval":
@@ -206,11 +207,13 @@ class Station16(StationCore):
         if conn.status in ("Faulted", "Unavailable"):
             return ActionResult.fail(f"connector {connector_id} is {conn.status}")
         flags = flags_from_values(self.cfg.get_bool)
-        decision = decide(IdToken(id_tag), online=self.online, flags=flags, now=datetime.now(UTC),
+        decision = decide(IdToken(id_tag), online=self.online, flags=flags, now=self.clock.datetime(now),
                           local_list=self.local_list, cache=self.auth_cache)
         if decision.outcome == "AskCsms":
-            self.send_call("Authorize", {"idTag": id_tag}, now, tag=("authorize", connector_id, id_tag))
+            self.send_call("Authorize", {"idTag": id_tag}, now, tag=AuthorizeTag(connector_id, IdToken(id_tag)))
             return ActionResult(True, data={"authorizing": True})
+        self.emit("authorize", now, connector_id=connector_id, id_tag=id_tag, source=decision.source,
+                  status=decision.info.status if decision.info else decision.outcome, reason=decision.reason)
         if decision.outcome == "Accepted":
             self._authorized(conn, id_tag, now)
             return ActionResult(True, data={"local": decision.source})
@@ -295,17 +298,17 @@ class Station16(StationCore):
 
     # -- authorization ------------------------------------------------------------------------------------------
 
-    def result_Authorize(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def authorize_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         tag = pending.tag
-        if not (isinstance(tag, tuple) and tag and tag[0] == "authorize"):
+        if not isinstance(tag, AuthorizeTag):
             return
-        _, connector_id, id_tag = tag
+        connector_id, id_tag = tag.where, tag.token.id
         info = payload.get("idTagInfo", {})
         with contextlib.suppress(ValueError):
-            self.auth_cache.put(IdToken(id_tag), auth_from_16(info), datetime.now(UTC))
+            self.auth_cache.put(IdToken(id_tag), auth_from_16(info), self.clock.datetime(now))
         conn = self.connector(connector_id)
         status = info.get("status")
-        self.emit("authorize", now, connector_id=connector_id, id_tag=id_tag, status=status)
+        self.emit("authorize", now, connector_id=connector_id, id_tag=id_tag, status=status, source="CSMS")
         if conn is None:
             return
         if status == "Accepted":
@@ -315,8 +318,9 @@ class Station16(StationCore):
 
     def on_call_failed(self, pending: PendingCall, event: CallFailed, now: float) -> None:
         tag = pending.tag
-        if pending.action == "Authorize" and isinstance(tag, tuple) and event.reason != "disconnected":
-            self.emit("authorize", now, connector_id=tag[1], id_tag=tag[2], status="Failed")
+        if isinstance(tag, AuthorizeTag) and event.reason != "disconnected":
+            self.emit("authorize", now, connector_id=tag.where, id_tag=tag.token.id, status="Failed", source="CSMS",
+                      reason=event.reason)
 
     def _authorized(self, conn: Connector16, id_tag: str, now: float) -> None:
         if conn.reservation is not None and conn.reservation.get("idTag", "").casefold() != id_tag.casefold():
@@ -333,7 +337,7 @@ class Station16(StationCore):
     def _arm_connection_timeout(self, conn: Connector16, now: float) -> None:
         timeout = self.cfg.get_int("ConnectionTimeOut", 60)
         if timeout > 0:
-            self.timers.set(("conn_timeout", conn.id), now + timeout)
+            self.timers.set(("conn_timeout", conn.id), now + timeout, partial(self._connection_timeout, conn))
 
     # -- transactions ------------------------------------------------------------------------------------------
 
@@ -353,7 +357,9 @@ class Station16(StationCore):
             conn.reservation = None
             self.timers.cancel(("reservation", conn.id))
         tx.record = TransactionRecord(self.station_id, local, conn.id, id_tag,
-                                      datetime.fromtimestamp(now, UTC), float(meter_start), self.version.value)
+                                      datetime.fromtimestamp(now, UTC), float(meter_start), self.version.value,
+                                      created_at=datetime.fromtimestamp(now, UTC),
+                                      updated_at=datetime.fromtimestamp(now, UTC))
         conn.tx = tx
         conn.authorized_tag = None
         self.transactions[local] = tx
@@ -368,7 +374,7 @@ class Station16(StationCore):
         self.emit("transaction", now, event="started", connector_id=conn.id, local_key=local, id_tag=id_tag)
         self._publish_tx(tx)
 
-    def result_StartTransaction(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def start_transaction_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         entry = pending.tag
         if not isinstance(entry, QueuedMessage) or entry.local_tx is None:
             return
@@ -430,7 +436,7 @@ class Station16(StationCore):
         target = "Finishing" if conn.plugged and conn.operative else self._idle_status(conn)
         self._set_status(conn, target, now, force=True)
 
-    def result_StopTransaction(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def stop_transaction_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         entry = pending.tag
         if isinstance(entry, QueuedMessage) and entry.local_tx is not None:
             self.transactions.pop(entry.local_tx, None)
@@ -455,14 +461,14 @@ class Station16(StationCore):
     def _schedule_sample(self, conn: Connector16, now: float) -> None:
         interval = self.cfg.get_int("MeterValueSampleInterval", 0)
         if interval > 0:
-            self.timers.set(("sample", conn.id), now + interval)
+            self.timers.set(("sample", conn.id), now + interval, partial(self._sample_timer, conn))
         else:
             self.timers.cancel(("sample", conn.id))
 
     def _schedule_aligned(self, now: float) -> None:
         interval = self.cfg.get_int("ClockAlignedDataInterval", 0)
         if interval > 0:
-            self.timers.set("aligned", (int(now // interval) + 1) * interval)
+            self.timers.set("aligned", self.clock.next_aligned(now, interval), self._aligned_timer)
         else:
             self.timers.cancel("aligned")
 
@@ -493,36 +499,30 @@ class Station16(StationCore):
         self.sinks.meter([MeterSample(ts, self.station_id, conn.id, tx_id, v.measurand, v.value, v.unit, context)
                           for v in values])
 
-    def on_timer(self, name: Any, now: float) -> None:
-        self._now_hint = now
-        if isinstance(name, tuple) and name[0] in ("sample", "conn_timeout", "reservation"):
-            kind, cid = name
-            conn = self.connectors.get(cid)
-            if conn is None:
-                return
-            if kind == "sample" and conn.tx is not None and not conn.tx.stopping:
-                self._meter_values(conn, self.cfg.get_list("MeterValuesSampledData", []), "Sample.Periodic", now)
-                self._schedule_sample(conn, now)
-            elif kind == "conn_timeout" and conn.tx is None:
-                conn.authorized_tag = None
-                if not conn.plugged:
-                    self._set_status(conn, self._idle_status(conn), now)
-            elif kind == "reservation" and conn.reservation is not None:
-                conn.reservation = None
-                self._set_status(conn, self._idle_status(conn), now)
-            return
-        if name == "aligned":
-            measurands = self.cfg.get_list("MeterValuesAlignedData", [])
-            for conn in self.connectors.values():
-                if conn.id > 0 and measurands:
-                    self._meter_values(conn, measurands, "Sample.Clock", now)
-            self._schedule_aligned(now)
-            return
-        if commands.on_command_timer(self, name, now):
-            return
-        super().on_timer(name, now)
+    def _sample_timer(self, conn: Connector16, now: float) -> None:
+        if conn.tx is not None and not conn.tx.stopping:
+            self._meter_values(conn, self.cfg.get_list("MeterValuesSampledData", []), "Sample.Periodic", now)
+            self._schedule_sample(conn, now)
 
-    def result_SignCertificate(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def _connection_timeout(self, conn: Connector16, now: float) -> None:
+        if conn.tx is None:
+            conn.authorized_tag = None
+            if not conn.plugged:
+                self._set_status(conn, self._idle_status(conn), now)
+
+    def _reservation_expired(self, conn: Connector16, now: float) -> None:
+        if conn.reservation is not None:
+            conn.reservation = None
+            self._set_status(conn, self._idle_status(conn), now)
+
+    def _aligned_timer(self, now: float) -> None:
+        measurands = self.cfg.get_list("MeterValuesAlignedData", [])
+        for conn in self.connectors.values():
+            if conn.id > 0 and measurands:
+                self._meter_values(conn, measurands, "Sample.Clock", now)
+        self._schedule_aligned(now)
+
+    def sign_certificate_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         self.emit("certificate", now, sign_request=payload.get("status"))
 
     def active_transactions(self) -> dict[int, str]:
@@ -557,3 +557,10 @@ class Station16(StationCore):
     def registers(self) -> dict[int, float]:
         """Energy registers per connector, to be saved and passed back after a restart."""
         return {c.id: c.meter.register_wh for c in self.connectors.values() if c.meter is not None}
+
+
+HANDLERS.result("Authorize")(Station16.authorize_answered)
+HANDLERS.result("StartTransaction")(Station16.start_transaction_answered)
+HANDLERS.result("StopTransaction")(Station16.stop_transaction_answered)
+HANDLERS.result("SignCertificate")(Station16.sign_certificate_answered)
+HANDLERS.check_complete()

@@ -2,16 +2,17 @@
 
 Transactions (RequestStart/StopTransaction, GetTransactionStatus), availability (ChangeAvailability, Reset,
 UnlockConnector), TriggerMessage, authorization data (ClearCache, SendLocalList, GetLocalListVersion),
-reservations (ReserveNow, CancelReservation, ReservationStatusUpdate on expiry), DataTransfer, display messages,
+reservations (ReserveNow, CancelReservation, ReservationStatusUpdate on expiry), DataTransfer,
 CostUpdated, CustomerInformation and SetNetworkProfile.
 
-Each ``on_call_<Action>`` gets a schema-valid CALL (the RPC layer refused invalid ones) and answers through
-``self.rpc.reply`` before starting the behaviour that follows, so the CSMS sees the answer first.
+Each handler, registered with ``@HANDLERS.call(action)``, gets a schema-valid CALL (the RPC layer refused invalid
+ones) and answers it once through ``self.answer`` before starting the behaviour that follows, so the CSMS sees the
+answer first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
@@ -21,8 +22,10 @@ from ocppemu.station.authorization import (
     from_id_token,
     list_update_from_v2,
 )
-from ocppemu.station.core import iso, parse_iso
+from ocppemu.station.core import iso
+from ocppemu.station.tags import AuthorizeTag
 from ocppemu.station.v201.evse import Evse201, Reservation201
+from ocppemu.station.v201.registry import HANDLERS
 
 if TYPE_CHECKING:
     from ocppemu.station.v201.station import Station201
@@ -37,16 +40,17 @@ def _info(code: str, text: str) -> dict[str, str]:
 # -- transactions -------------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("RequestStartTransaction")
 def on_call_RequestStartTransaction(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     try:
         token = from_id_token(p["idToken"])
     except AuthorizationDataError as exc:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("InvalidIdToken", str(exc))}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("InvalidIdToken", str(exc))}, now)
         return
     evse_id = p.get("evseId")
     if self.registration != "Accepted":
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("Pending", "boot not accepted")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("Pending", "boot not accepted")}, now)
         return
     if evse_id is not None:
         evse = self.evses.get(evse_id)
@@ -55,33 +59,33 @@ def on_call_RequestStartTransaction(self: Station201, call: Call, now: float) ->
                      and all(c.status == "Available" for c in e.connectors.values())), None)
     if evse is None or not (self.station_operative and evse.operative) or \
             any(c.faulted for c in evse.connectors.values()):
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse" if evse is None else
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse" if evse is None else
                                                                         "Unavailable", "EVSE not usable")}, now)
         return
     tx = evse.active_tx
     if tx is not None and tx.id_token is not None:
-        self.rpc.reply(call, {"status": "Rejected", "transactionId": tx.transaction_id,
+        self.answer(call, {"status": "Rejected", "transactionId": tx.transaction_id,
                               "statusInfo": _info("TxInProgress", "a transaction is running")}, now)
         return
     if evse.reservation is not None and not evse.reservation.matches(token):
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("Reserved", "EVSE reserved")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("Reserved", "EVSE reserved")}, now)
         return
     profile = p.get("chargingProfile")
     if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
-        self.rpc.reply(call, {"status": "Rejected",
+        self.answer(call, {"status": "Rejected",
                               "statusInfo": _info("InvalidProfile", "only a TxProfile may come with it")}, now)
         return
     answer: dict[str, Any] = {"status": "Accepted"}
     if tx is not None:
         answer["transactionId"] = tx.transaction_id
-    self.rpc.reply(call, answer, now)
+    self.answer(call, answer, now)
     evse.pending_remote_start_id = p["remoteStartId"]
     if tx is not None:
         tx.remote_start_id = p["remoteStartId"]
     if self.config.simulation.auto_plug_in_on_remote_start and not evse.plugged and tx is None:
         evse.plugged_connector = min(evse.connectors)  # the driver waiting at the charger plugs in
     if self.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart", False) and self.auth_enabled():
-        self.send_online("Authorize", {"idToken": p["idToken"]}, now, tag=("authorize", evse.id, token))
+        self.send_online("Authorize", {"idToken": p["idToken"]}, now, tag=AuthorizeTag(evse.id, token))
     else:
         self.authorized(evse, token, "RemoteStart", now)
     if profile is not None and evse.active_tx is not None:
@@ -90,17 +94,19 @@ def on_call_RequestStartTransaction(self: Station201, call: Call, now: float) ->
         smart.install(self, evse.id, profile, now, remote_start=True)
 
 
+@HANDLERS.call("RequestStopTransaction")
 def on_call_RequestStopTransaction(self: Station201, call: Call, now: float) -> None:
     tid = call.payload["transactionId"]
     evse = next((e for e in self.evses.values() if e.active_tx is not None
                  and e.active_tx.transaction_id == tid), None)
     if evse is None:
-        self.rpc.reply(call, {"status": "Rejected"}, now)
+        self.answer(call, {"status": "Rejected"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.end_transaction(evse, "RemoteStop", "Remote", now)
 
 
+@HANDLERS.call("GetTransactionStatus")
 def on_call_GetTransactionStatus(self: Station201, call: Call, now: float) -> None:
     tid = call.payload.get("transactionId")
     queued = [e for e in self.queue if e.action == "TransactionEvent" and (tid is None or e.local_tx == tid)]
@@ -108,7 +114,7 @@ def on_call_GetTransactionStatus(self: Station201, call: Call, now: float) -> No
     if tid is not None:
         answer["ongoingIndicator"] = any(e.active_tx is not None and e.active_tx.transaction_id == tid
                                          for e in self.evses.values())
-    self.rpc.reply(call, answer, now)
+    self.answer(call, answer, now)
 
 
 # -- availability -------------------------------------------------------------------------------------------
@@ -118,6 +124,7 @@ def _targets(self: Station201, evse_id: int | None) -> list[Evse201]:
     return list(self.evses.values()) if evse_id in (None, 0) else [e for e in self.evses.values() if e.id == evse_id]
 
 
+@HANDLERS.call("ChangeAvailability")
 def on_call_ChangeAvailability(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     operative = p["operationalStatus"] == "Operative"
@@ -126,7 +133,7 @@ def on_call_ChangeAvailability(self: Station201, call: Call, now: float) -> None
     connector_id = None if where is None else where.get("connectorId")
     targets = _targets(self, evse_id)
     if not targets or (connector_id is not None and connector_id not in targets[0].connectors):
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", "no such EVSE")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", "no such EVSE")}, now)
         return
     busy = [e for e in targets if e.active_tx is not None]
     if busy and not operative:
@@ -134,15 +141,15 @@ def on_call_ChangeAvailability(self: Station201, call: Call, now: float) -> None
             e.scheduled_inoperative = True
         if evse_id in (None, 0):
             self.pending_station_inoperative = True
-        self.rpc.reply(call, {"status": "Scheduled"}, now)
+        self.answer(call, {"status": "Scheduled"}, now)
         for e in targets:
             if e.active_tx is None:
                 _set_operative(self, e, False, connector_id, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     if evse_id in (None, 0):
         self.station_operative = operative
-        self.dm.set_value("ChargingStation", "AvailabilityState", "Available" if operative else "Unavailable")
+        self.set_variable("ChargingStation", "AvailabilityState", "Available" if operative else "Unavailable", now)
     for e in targets:
         _set_operative(self, e, operative, connector_id if evse_id not in (None, 0) else None, now)
 
@@ -166,7 +173,7 @@ def on_transaction_ended(self: Station201, evse: Evse201, now: float) -> None:
                 e.active_tx is None for e in self.evses.values()):
             self.station_operative = False
             self.pending_station_inoperative = False
-            self.dm.set_value("ChargingStation", "AvailabilityState", "Unavailable")
+            self.set_variable("ChargingStation", "AvailabilityState", "Unavailable", now)
     if self.pending_reset is not None:
         _, reset_evse = self.pending_reset
         idle = all(e.active_tx is None for e in _targets(self, reset_evse))
@@ -175,19 +182,20 @@ def on_transaction_ended(self: Station201, evse: Evse201, now: float) -> None:
             _do_reset(self, reset_evse, now)
 
 
+@HANDLERS.call("Reset")
 def on_call_Reset(self: Station201, call: Call, now: float) -> None:
     kind = call.payload["type"]
     evse_id = call.payload.get("evseId")
     if evse_id is not None and evse_id not in self.evses:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", "no such EVSE")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", "no such EVSE")}, now)
         return
     targets = _targets(self, evse_id)
     busy = [e for e in targets if e.active_tx is not None]
     if kind == "OnIdle" and busy:
         self.pending_reset = (kind, evse_id)
-        self.rpc.reply(call, {"status": "Scheduled"}, now)
+        self.answer(call, {"status": "Scheduled"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     for e in busy:
         self.end_transaction(e, "ResetCommand", "ImmediateReset", now)
     _do_reset(self, evse_id, now)
@@ -202,20 +210,21 @@ def _do_reset(self: Station201, evse_id: int | None, now: float) -> None:
         self.refresh_status(evse, now)
         return
     self.security_event("ResetOrReboot", now, "Reset requested by the CSMS")
-    self.timers.set("reset", now + 0.5)
+    self.timers.set("reset", now + 0.5, partial(_reset_timer, self))
     self.reset_deadline = now + 10.0
 
 
+@HANDLERS.call("UnlockConnector")
 def on_call_UnlockConnector(self: Station201, call: Call, now: float) -> None:
     evse = self.evses.get(call.payload["evseId"])
     if evse is None or call.payload["connectorId"] not in evse.connectors:
-        self.rpc.reply(call, {"status": "UnknownConnector"}, now)
+        self.answer(call, {"status": "UnknownConnector"}, now)
         return
     tx = evse.active_tx
     if tx is not None and tx.id_token is not None:
-        self.rpc.reply(call, {"status": "OngoingAuthorizedTransaction"}, now)
+        self.answer(call, {"status": "OngoingAuthorizedTransaction"}, now)
         return
-    self.rpc.reply(call, {"status": "Unlocked"}, now)
+    self.answer(call, {"status": "Unlocked"}, now)
     if evse.plugged:
         self.unplug(evse.id, now)
 
@@ -223,27 +232,28 @@ def on_call_UnlockConnector(self: Station201, call: Call, now: float) -> None:
 # -- TriggerMessage -----------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("TriggerMessage")
 def on_call_TriggerMessage(self: Station201, call: Call, now: float) -> None:
     what = call.payload["requestedMessage"]
     where = call.payload.get("evse")
     evse_id = None if where is None else where["id"]
     if evse_id is not None and evse_id != 0 and evse_id not in self.evses:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", "no such EVSE")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", "no such EVSE")}, now)
         return
     targets = _targets(self, evse_id)
     if what == "BootNotification" and self.registration == "Accepted":
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("Accepted", "already accepted")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("Accepted", "already accepted")}, now)
         return
     if what == "TransactionEvent" and not any(e.active_tx is not None for e in targets):
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("NoTransaction", "none running")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("NoTransaction", "none running")}, now)
         return
     supported = {"BootNotification", "LogStatusNotification", "FirmwareStatusNotification", "Heartbeat",
                  "MeterValues", "SignChargingStationCertificate", "StatusNotification", "TransactionEvent",
                  "PublishFirmwareStatusNotification", "SignV2GCertificate", "SignCombinedCertificate"}
     if what not in supported:
-        self.rpc.reply(call, {"status": "NotImplemented"}, now)
+        self.answer(call, {"status": "NotImplemented"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     from ocppemu.station.v201 import maintenance
 
     if what == "BootNotification":
@@ -281,44 +291,48 @@ def on_call_TriggerMessage(self: Station201, call: Call, now: float) -> None:
 # -- authorization data -------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("ClearCache")
 def on_call_ClearCache(self: Station201, call: Call, now: float) -> None:
     enabled = self.dm.get_bool("AuthCacheCtrlr", "Enabled", True)
     if enabled:
         self.auth_cache.clear()
-    self.rpc.reply(call, {"status": "Accepted" if enabled else "Rejected"}, now)
+    self.answer(call, {"status": "Accepted" if enabled else "Rejected"}, now)
 
 
+@HANDLERS.call("GetLocalListVersion")
 def on_call_GetLocalListVersion(self: Station201, call: Call, now: float) -> None:
-    self.rpc.reply(call, {"versionNumber": self.local_list.reported_version()}, now)
+    self.answer(call, {"versionNumber": self.local_list.reported_version()}, now)
 
 
+@HANDLERS.call("SendLocalList")
 def on_call_SendLocalList(self: Station201, call: Call, now: float) -> None:
     try:
         update = list_update_from_v2(call.payload)
     except (AuthorizationDataError, ValueError) as exc:
-        self.rpc.reply(call, {"status": "Failed", "statusInfo": _info("InvalidValue", str(exc))}, now)
+        self.answer(call, {"status": "Failed", "statusInfo": _info("InvalidValue", str(exc))}, now)
         return
     status = self.local_list.apply(update)
     answer: dict[str, Any] = {"status": "Failed" if status == "NotSupported" else status}
     if status == "NotSupported":
         answer["statusInfo"] = _info("Disabled", "LocalAuthListCtrlr.Enabled is false")
-    self.rpc.reply(call, answer, now)
-    self.dm.set_value("LocalAuthListCtrlr", "Entries", str(len(self.local_list)))
+    self.answer(call, answer, now)
+    self.set_variable("LocalAuthListCtrlr", "Entries", str(len(self.local_list)), now)
 
 
 # -- reservations -------------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("ReserveNow")
 def on_call_ReserveNow(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     if not self.dm.get_bool("ReservationCtrlr", "Enabled", True):
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("Disabled", "reservations off")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("Disabled", "reservations off")}, now)
         return
     try:
         token = from_id_token(p["idToken"])
         group = from_id_token(p["groupIdToken"]) if p.get("groupIdToken") is not None else None
     except AuthorizationDataError as exc:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("InvalidIdToken", str(exc))}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("InvalidIdToken", str(exc))}, now)
         return
     rid, evse_id = p["id"], p.get("evseId")
     existing = next((e for e in self.evses.values() if e.reservation is not None and e.reservation.id == rid),
@@ -329,7 +343,7 @@ def on_call_ReserveNow(self: Station201, call: Call, now: float) -> None:
         evse = existing or next((e for e in self.evses.values() if e.reservation is None and e.active_tx is None
                                  and not e.plugged and e.operative and self.station_operative), None)
     if evse is None:
-        self.rpc.reply(call, {"status": "Rejected" if evse_id is not None else "Occupied"}, now)
+        self.answer(call, {"status": "Rejected" if evse_id is not None else "Occupied"}, now)
         return
     statuses = {c.status for c in evse.connectors.values()}
     if "Faulted" in statuses and len(statuses) == 1:
@@ -341,24 +355,25 @@ def on_call_ReserveNow(self: Station201, call: Call, now: float) -> None:
         status = "Occupied"
     else:
         status = "Accepted"
-    self.rpc.reply(call, {"status": status}, now)
+    self.answer(call, {"status": status}, now)
     if status != "Accepted":
         return
     if existing is not None and existing is not evse:
         existing.reservation = None
         self.refresh_status(existing, now)
-    expiry = parse_iso(p["expiryDateTime"])
-    at = (expiry - self.csms_time_offset) if expiry is not None else now + 3600
+    expiry = self.clock.local_of(p["expiryDateTime"])
+    at = expiry if expiry is not None else now + 3600
     evse.reservation = Reservation201(rid, token, at, evse.id, group, p.get("connectorType"))
-    self.timers.set(("reservation", rid), max(at, now + 0.001))
+    self.timers.set(("reservation", rid), max(at, now + 0.001), partial(_expire_reservation, self, rid))
     self.emit("reservation", now, reservation_id=rid, status="Reserved", evse_id=evse.id)
     self.refresh_status(evse, now)
 
 
+@HANDLERS.call("CancelReservation")
 def on_call_CancelReservation(self: Station201, call: Call, now: float) -> None:
     rid = call.payload["reservationId"]
     evse = next((e for e in self.evses.values() if e.reservation is not None and e.reservation.id == rid), None)
-    self.rpc.reply(call, {"status": "Accepted" if evse is not None else "Rejected"}, now)
+    self.answer(call, {"status": "Accepted" if evse is not None else "Rejected"}, now)
     if evse is not None:
         evse.reservation = None
         self.timers.cancel(("reservation", rid))
@@ -379,87 +394,46 @@ def _expire_reservation(self: Station201, rid: int, now: float) -> None:
 # -- messages, costs, customers, network ----------------------------------------------------------------------
 
 
+@HANDLERS.call("DataTransfer")
 def on_call_DataTransfer(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     self.emit("data_transfer", now, vendor_id=p["vendorId"], message_id=p.get("messageId"))
     if p["vendorId"] != _VENDOR_ID:
-        self.rpc.reply(call, {"status": "UnknownVendorId"}, now)
+        self.answer(call, {"status": "UnknownVendorId"}, now)
     elif p.get("messageId") not in (None, "echo"):
-        self.rpc.reply(call, {"status": "UnknownMessageId"}, now)
+        self.answer(call, {"status": "UnknownMessageId"}, now)
     else:
         answer: dict[str, Any] = {"status": "Accepted"}
         if "data" in p:
             answer["data"] = p["data"]
-        self.rpc.reply(call, answer, now)
+        self.answer(call, answer, now)
 
 
-def on_call_SetDisplayMessage(self: Station201, call: Call, now: float) -> None:
-    msg = call.payload["message"]
-    formats = self.dm.get_list("DisplayMessageCtrlr", "SupportedFormats")
-    priorities = self.dm.get_list("DisplayMessageCtrlr", "SupportedPriorities")
-    tid = msg.get("transactionId")
-    if not self.dm.get_bool("DisplayMessageCtrlr", "Enabled", True):
-        status = "Rejected"
-    elif msg["message"]["format"] not in formats:
-        status = "NotSupportedMessageFormat"
-    elif msg["priority"] not in priorities:
-        status = "NotSupportedPriority"
-    elif tid is not None and not any(e.active_tx is not None and e.active_tx.transaction_id == tid
-                                     for e in self.evses.values()):
-        status = "UnknownTransaction"
-    elif len(self.display_messages) >= 20 and msg["id"] not in self.display_messages:
-        status = "Rejected"
-    else:
-        status = "Accepted"
-    self.rpc.reply(call, {"status": status}, now)
-    if status == "Accepted":
-        self.display_messages[msg["id"]] = dict(msg)
-        self.dm.set_value("DisplayMessageCtrlr", "DisplayMessages", str(len(self.display_messages)))
-        self.emit("display_message", now, id=msg["id"], content=msg["message"]["content"])
-
-
-def on_call_GetDisplayMessages(self: Station201, call: Call, now: float) -> None:
-    p = call.payload
-    ids = set(p.get("id") or [])
-    found = [m for m in self.display_messages.values()
-             if (not ids or m["id"] in ids) and (p.get("priority") in (None, m["priority"]))
-             and (p.get("state") is None or m.get("state") == p["state"])]
-    self.rpc.reply(call, {"status": "Accepted" if found else "Unknown"}, now)
-    for i in range(0, len(found), 10):
-        chunk = found[i:i + 10]
-        self.send_online("NotifyDisplayMessages", {"requestId": p["requestId"], "tbc": i + 10 < len(found),
-                                                   "messageInfo": chunk}, now)
-
-
-def on_call_ClearDisplayMessage(self: Station201, call: Call, now: float) -> None:
-    found = self.display_messages.pop(call.payload["id"], None)
-    self.rpc.reply(call, {"status": "Accepted" if found is not None else "Unknown"}, now)
-    self.dm.set_value("DisplayMessageCtrlr", "DisplayMessages", str(len(self.display_messages)))
-
-
+@HANDLERS.call("CostUpdated")
 def on_call_CostUpdated(self: Station201, call: Call, now: float) -> None:
     tid, cost = call.payload["transactionId"], call.payload["totalCost"]
-    self.rpc.reply(call, {}, now)
+    self.answer(call, {}, now)
     for e in self.evses.values():
         if e.tx is not None and e.tx.transaction_id == tid:
             e.tx.total_cost = float(cost)
     self.emit("cost", now, transaction_id=tid, total_cost=cost)
 
 
+@HANDLERS.call("CustomerInformation")
 def on_call_CustomerInformation(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     token = p.get("idToken")
     ident = p.get("customerIdentifier") or (token or {}).get("idToken") or (
         (p.get("customerCertificate") or {}).get("serialNumber"))
     if not ident:
-        self.rpc.reply(call, {"status": "Invalid", "statusInfo": _info("NoIdentifier",
+        self.answer(call, {"status": "Invalid", "statusInfo": _info("NoIdentifier",
                                                                        "no customer identifier given")}, now)
         return
     if not p["report"] and not p["clear"]:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("NothingToDo", "report and clear false")},
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("NothingToDo", "report and clear false")},
                        now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     lines = _customer_lines(self, ident)
     if p["clear"]:
         _clear_customer(self, ident, token)
@@ -494,17 +468,18 @@ def _clear_customer(self: Station201, ident: str, token: dict[str, Any] | None) 
         self.auth_cache.remove(IdToken(token["idToken"], token["type"]))
 
 
+@HANDLERS.call("SetNetworkProfile")
 def on_call_SetNetworkProfile(self: Station201, call: Call, now: float) -> None:
     slot, data = call.payload["configurationSlot"], call.payload["connectionData"]
     current = self.dm.get_int("SecurityCtrlr", "SecurityProfile", 0) or 0
     if data["securityProfile"] < current:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info(
+        self.answer(call, {"status": "Rejected", "statusInfo": _info(
             "SecurityProfile", f"profile {data['securityProfile']} is below the current {current}")}, now)
         return
     if not 0 <= slot <= 8 or not str(data["ocppCsmsUrl"]).startswith(("ws://", "wss://")):
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("InvalidValue", "bad slot or URL")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("InvalidValue", "bad slot or URL")}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.network_profiles[slot] = dict(data)
     self.emit("network_profile", now, slot=slot, url=data["ocppCsmsUrl"])
     self.security_event("ReconfigurationOfSecurityParameters", now, f"network profile slot {slot} set")
@@ -513,20 +488,8 @@ def on_call_SetNetworkProfile(self: Station201, call: Call, now: float) -> None:
 # -- timers -------------------------------------------------------------------------------------------------
 
 
-def on_timer(self: Station201, name: Any, now: float) -> bool:
-    """Timers of these commands; returns whether ``name`` was one of them."""
-    if isinstance(name, tuple) and len(name) == 2 and name[0] == "reservation":
-        _expire_reservation(self, name[1], now)
-        return True
-    if name == "reset":
-        if len(self.queue) and now < self.reset_deadline and self.online:
-            self.timers.set("reset", now + 0.5)  # let the Ended events reach the CSMS first
-        else:
-            self.prepare_reboot("RemoteReset", now)
-        return True
-    return False
-
-
-HANDLERS: dict[str, Callable[[Station201, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}
+def _reset_timer(self: Station201, now: float) -> None:
+    if len(self.queue) and now < self.reset_deadline and self.online:
+        self.timers.set("reset", now + 0.5, partial(_reset_timer, self))  # let the Ended events go first
+    else:
+        self.prepare_reboot("RemoteReset", now)

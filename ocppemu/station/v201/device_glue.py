@@ -11,14 +11,15 @@ the next registration when offline (if ``MonitoringCtrlr.OfflineQueuingSeverity`
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.station.device_model import split_messages
 from ocppemu.station.device_model_catalog import JSON, ComponentKey, VariableKey
 from ocppemu.station.v201.evse import Evse201
+from ocppemu.station.v201.registry import HANDLERS
 
 if TYPE_CHECKING:
     from ocppemu.station.v201.station import Station201
@@ -28,19 +29,23 @@ _DYNAMIC = (("evse", "power"), ("clockctrlr", "datetime"))
 
 
 def utc(self: Station201, now: float) -> datetime:
-    return datetime.fromtimestamp(self.csms_now(now), UTC)
+    return self.clock.datetime(now)
 
 
 # -- variables ----------------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("GetVariables")
 def on_call_GetVariables(self: Station201, call: Call, now: float) -> None:
-    self.rpc.reply(call, {"getVariableResult": self.dm.get_variables(call.payload["getVariableData"])}, now)
+    self.refresh_clock_variable(now)
+    self.answer(call, {"getVariableResult": self.dm.get_variables(call.payload["getVariableData"])}, now)
 
 
+@HANDLERS.call("SetVariables")
 def on_call_SetVariables(self: Station201, call: Call, now: float) -> None:
     results = self.dm.set_variables(call.payload["setVariableData"])
-    self.rpc.reply(call, {"setVariableResult": results}, now)
+    self.answer(call, {"setVariableResult": results}, now)
+    self.dm_changed(now)
     if any(r["attributeStatus"] in ("Accepted", "RebootRequired") for r in results):
         self.emit("variables", now, changed=[f"{r['component']['name']}.{r['variable']['name']}"
                                              for r in results if r["attributeStatus"] == "Accepted"])
@@ -61,56 +66,68 @@ def _report_parts(self: Station201, items: list[JSON], request_id: int, now: flo
                                                             variable_instance="GetReport"))
 
 
+@HANDLERS.call("GetBaseReport")
 def on_call_GetBaseReport(self: Station201, call: Call, now: float) -> None:
+    self.refresh_clock_variable(now)
     items = self.dm.base_report(call.payload["reportBase"])
     if not items:
-        self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
+        self.answer(call, {"status": "EmptyResultSet"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     _send_parts(self, "NotifyReport", _report_parts(self, items, call.payload["requestId"], now), now)
 
 
+@HANDLERS.call("GetReport")
 def on_call_GetReport(self: Station201, call: Call, now: float) -> None:
+    self.refresh_clock_variable(now)
     p = call.payload
     items = self.dm.custom_report(p.get("componentVariable"), p.get("componentCriteria"))
     if not items:
-        self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
+        self.answer(call, {"status": "EmptyResultSet"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     _send_parts(self, "NotifyReport", _report_parts(self, items, p["requestId"], now), now)
 
 
 # -- monitoring ---------------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("SetVariableMonitoring")
 def on_call_SetVariableMonitoring(self: Station201, call: Call, now: float) -> None:
     results = self.monitoring.set_variable_monitoring(call.payload["setMonitoringData"], utc(self, now))
-    self.rpc.reply(call, {"setMonitoringResult": results}, now)
+    self.answer(call, {"setMonitoringResult": results}, now)
+    self.dm_changed(now)
     schedule_monitors(self, now)
 
 
+@HANDLERS.call("SetMonitoringBase")
 def on_call_SetMonitoringBase(self: Station201, call: Call, now: float) -> None:
-    self.rpc.reply(call, self.monitoring.set_monitoring_base(call.payload["monitoringBase"]), now)
+    self.answer(call, self.monitoring.set_monitoring_base(call.payload["monitoringBase"]), now)
+    self.dm_changed(now)
     schedule_monitors(self, now)
 
 
+@HANDLERS.call("SetMonitoringLevel")
 def on_call_SetMonitoringLevel(self: Station201, call: Call, now: float) -> None:
-    self.rpc.reply(call, self.monitoring.set_monitoring_level(call.payload["severity"]), now)
+    self.answer(call, self.monitoring.set_monitoring_level(call.payload["severity"]), now)
+    self.dm_changed(now)
 
 
+@HANDLERS.call("ClearVariableMonitoring")
 def on_call_ClearVariableMonitoring(self: Station201, call: Call, now: float) -> None:
     results = self.monitoring.clear_variable_monitoring(call.payload["id"])
-    self.rpc.reply(call, {"clearMonitoringResult": results}, now)
+    self.answer(call, {"clearMonitoringResult": results}, now)
     schedule_monitors(self, now)
 
 
+@HANDLERS.call("GetMonitoringReport")
 def on_call_GetMonitoringReport(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     items = self.monitoring.monitoring_report(p.get("componentVariable"), p.get("monitoringCriteria"))
     if not items:
-        self.rpc.reply(call, {"status": "EmptyResultSet"}, now)
+        self.answer(call, {"status": "EmptyResultSet"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     parts = self.monitoring.report_messages(items, p["requestId"], utc(self, now))
     _send_parts(self, "NotifyMonitoringReport", parts, now)
 
@@ -151,6 +168,7 @@ def variable_changed(self: Station201, component: ComponentKey, variable: Variab
 
 def evaluate_dynamic(self: Station201, now: float) -> None:
     """Feed the live values that monitors watch (EVSE power, clock) to the monitoring, once per variable."""
+    self.refresh_clock_variable(now)
     watched: dict[tuple[Any, Any], tuple[ComponentKey, VariableKey]] = {}
     for m in self.monitoring.monitors:
         if (m.component.name.casefold(), m.variable.name.casefold()) in _DYNAMIC:
@@ -164,14 +182,14 @@ def evaluate_dynamic(self: Station201, now: float) -> None:
     notify_events(self, events, now)
 
 
-def mirror_availability(self: Station201, evse: Evse201, connector_id: int, status: str) -> None:
+def mirror_availability(self: Station201, evse: Evse201, connector_id: int, status: str, now: float) -> None:
     """Keep the AvailabilityState variables of the connector and its EVSE equal to the live status."""
     try:
-        self.dm.set_value("Connector", "AvailabilityState", status, evse=evse.id, connector=connector_id)
+        self.set_variable("Connector", "AvailabilityState", status, now, evse=evse.id, connector=connector_id)
         statuses = [c.status for c in evse.connectors.values()]
         overall = next((s for s in ("Occupied", "Reserved", "Available", "Faulted") if s in statuses),
                        "Unavailable")
-        self.dm.set_value("EVSE", "AvailabilityState", overall, evse=evse.id)
+        self.set_variable("EVSE", "AvailabilityState", overall, now, evse=evse.id)
     except LookupError:
         pass  # a topology without those components: nothing to mirror
 
@@ -182,28 +200,25 @@ def schedule_monitors(self: Station201, now: float) -> None:
                    for m in self.monitoring.monitors)
     if watching:
         if not self.timers.is_set("monitor_poll"):
-            self.timers.set("monitor_poll", now + POLL_SECONDS)
+            self.timers.set("monitor_poll", now + POLL_SECONDS, partial(_poll_timer, self))
     else:
         self.timers.cancel("monitor_poll")
     due = self.monitoring.next_due(utc(self, now))
     if due is None:
         self.timers.cancel("monitor_periodic")
     else:
-        self.timers.set("monitor_periodic", due.timestamp() - self.csms_time_offset)
+        self.timers.set("monitor_periodic", self.clock.local(due.timestamp()), partial(periodic_monitors, self))
 
 
-def on_timer(self: Station201, name: Any, now: float) -> bool:
-    if name == "monitor_poll":
-        evaluate_dynamic(self, now)
-        schedule_monitors(self, now)
-        return True
-    if name == "monitor_periodic":
-        notify_events(self, self.monitoring.due_events(utc(self, now)), now)
-        schedule_monitors(self, now)
-        return True
-    return False
+def _poll_timer(self: Station201, now: float) -> None:
+    evaluate_dynamic(self, now)
+    schedule_monitors(self, now)
 
 
-HANDLERS: dict[str, Callable[[Station201, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}
+def periodic_monitors(self: Station201, now: float) -> None:
+    """The periodic monitors that are due report (2.1 streams take their monitors' values instead)."""
+    skip = self.streamed_monitor_ids()
+    events = [e for e in self.monitoring.due_events(utc(self, now)) if e.get("variableMonitoringId") not in skip]
+    if events:
+        notify_events(self, events, now)
+    schedule_monitors(self, now)

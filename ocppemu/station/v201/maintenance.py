@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
@@ -24,7 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from ocppemu.ocpp.framing import Call
 from ocppemu.ocpp.rpc import PendingCall
 from ocppemu.station.certificates import certificate_hash_data, first_certificate, key_pem, make_csr, make_key
-from ocppemu.station.core import iso, parse_iso
+from ocppemu.station.core import iso
+from ocppemu.station.v201.registry import HANDLERS
 
 if TYPE_CHECKING:
     from ocppemu.station.v201.station import Station201
@@ -65,6 +67,7 @@ def _firmware_step(self: Station201, status: str, now: float) -> None:
     send_firmware_status(self, now)
 
 
+@HANDLERS.call("UpdateFirmware")
 def on_call_UpdateFirmware(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     fw = p["firmware"]
@@ -73,17 +76,17 @@ def on_call_UpdateFirmware(self: Station201, call: Call, now: float) -> None:
         try:
             first_certificate(cert)
         except ValueError:
-            self.rpc.reply(call, {"status": "InvalidCertificate"}, now)
+            self.answer(call, {"status": "InvalidCertificate"}, now)
             self.security_event("InvalidFirmwareSigningCertificate", now, "signing certificate is not PEM")
             return
     busy = self.firmware_status not in ("Idle", "Installed", "DownloadFailed", "InstallationFailed",
                                         "InvalidSignature", "InstallVerificationFailed")
-    self.rpc.reply(call, {"status": "AcceptedCanceled" if busy else "Accepted"}, now)
+    self.answer(call, {"status": "AcceptedCanceled" if busy else "Accepted"}, now)
     self.firmware_request_id = p["requestId"]
     location = str(fw["location"])
-    start = parse_iso(fw["retrieveDateTime"])
-    at = max(now, (start - self.csms_time_offset) if start is not None else now)
-    install_at = parse_iso(fw["installDateTime"]) if fw.get("installDateTime") else None
+    start = self.clock.local_of(fw["retrieveDateTime"])
+    at = max(now, start if start is not None else now)
+    install_at = self.clock.local_of(fw["installDateTime"]) if fw.get("installDateTime") else None
     steps: list[tuple[str, dict[str, Any]]] = [("Downloading", {})]
     if "://" not in location:
         steps.append(("DownloadFailed", {}))
@@ -91,12 +94,12 @@ def on_call_UpdateFirmware(self: Station201, call: Call, now: float) -> None:
         steps.append(("Downloaded", {}))
         if fw.get("signature"):
             steps.append(("SignatureVerified", {}))
-        if install_at is not None and install_at - self.csms_time_offset > at + 2 * STEP_SECONDS:
-            steps.append(("InstallScheduled", {"until": install_at - self.csms_time_offset}))
+        if install_at is not None and install_at > at + 2 * STEP_SECONDS:
+            steps.append(("InstallScheduled", {"until": install_at}))
         name = location.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0] or "1.0.0"
         steps += [("Installing", {"version": name[:50]}), ("InstallRebooting", {}), ("__reboot__", {})]
     self.sequences["firmware"] = steps
-    self.timers.set(("sequence", "firmware"), at)
+    self.timers.set(("sequence", "firmware"), at, partial(_run_firmware, self))
 
 
 def _run_firmware(self: Station201, now: float) -> None:
@@ -105,7 +108,8 @@ def _run_firmware(self: Station201, now: float) -> None:
         return
     status, extra = steps[0]
     if status == "Installing" and any(e.active_tx is not None for e in self.evses.values()):
-        self.timers.set(("sequence", "firmware"), now + 1.0)  # install once the transactions ended
+        # install once the transactions ended
+        self.timers.set(("sequence", "firmware"), now + 1.0, partial(_run_firmware, self))
         return
     steps.pop(0)
     if status == "__reboot__":
@@ -120,7 +124,8 @@ def _run_firmware(self: Station201, now: float) -> None:
     _firmware_step(self, status, now)
     if steps:
         until = extra.get("until")
-        self.timers.set(("sequence", "firmware"), float(until) if until else now + STEP_SECONDS)
+        self.timers.set(("sequence", "firmware"), float(until) if until else now + STEP_SECONDS,
+                        partial(_run_firmware, self))
 
 
 def send_publish_status(self: Station201, now: float) -> None:
@@ -133,17 +138,19 @@ def send_publish_status(self: Station201, now: float) -> None:
     self.send_online("PublishFirmwareStatusNotification", payload, now)
 
 
+@HANDLERS.call("PublishFirmware")
 def on_call_PublishFirmware(self: Station201, call: Call, now: float) -> None:
     p = call.payload
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.publish = {"status": "Idle", "request_id": p["requestId"], "checksum": p["checksum"],
                     "url": f"http://{self.station_id}.local/firmware/{p['checksum']}"}
     steps = ["Downloading", "Downloaded", "ChecksumVerified", "Published"] if "://" in str(p["location"]) else [
         "Downloading", "DownloadFailed"]
     self.sequences["publish"] = [(s, {}) for s in steps]
-    self.timers.set(("sequence", "publish"), now)
+    self.timers.set(("sequence", "publish"), now, partial(_publish_step, self))
 
 
+@HANDLERS.call("UnpublishFirmware")
 def on_call_UnpublishFirmware(self: Station201, call: Call, now: float) -> None:
     status = self.publish.get("status")
     if status in ("Downloading", "Downloaded"):
@@ -153,7 +160,7 @@ def on_call_UnpublishFirmware(self: Station201, call: Call, now: float) -> None:
         self.publish = {}
     else:
         answer = "NoFirmware"
-    self.rpc.reply(call, {"status": answer}, now)
+    self.answer(call, {"status": answer}, now)
 
 
 # -- logs ---------------------------------------------------------------------------------------------------
@@ -181,11 +188,12 @@ def log_content(self: Station201, log_type: str, now: float) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+@HANDLERS.call("GetLog")
 def on_call_GetLog(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     busy = self.log_status == "Uploading"
     name = f"{p['logType'].lower()}-{self.station_id}-{p['requestId']}.log"
-    self.rpc.reply(call, {"status": "AcceptedCanceled" if busy else "Accepted", "filename": name[:255]}, now)
+    self.answer(call, {"status": "AcceptedCanceled" if busy else "Accepted", "filename": name[:255]}, now)
     self.log_request_id = p["requestId"]
     retries = p.get("retries")
     job = UploadJob(p["requestId"], p["log"]["remoteLocation"], name, log_content(self, p["logType"], now),
@@ -200,7 +208,7 @@ def _start_upload(self: Station201, job: UploadJob, now: float) -> None:
     if self.uploader is None:
         self.emit("log", now, status="simulated", detail="no uploader attached: upload simulated")
         self.sequences["log"] = [("Uploaded", {"request_id": job.request_id})]
-        self.timers.set(("sequence", "log"), now + STEP_SECONDS)
+        self.timers.set(("sequence", "log"), now + STEP_SECONDS, partial(_simulated_log_step, self))
         return
     if "://" not in job.url:
         upload_finished(self, job, False, f"{job.url!r} is not a URL", now)
@@ -217,7 +225,7 @@ def upload_finished(self: Station201, job: UploadJob, ok: bool, detail: str, now
         _log_step(self, "Uploaded", now)
     elif job.attempts_left > 0:
         self.pending_upload = job
-        self.timers.set(("retry_upload", job.request_id), now + job.retry_interval)
+        self.timers.set(("retry_upload", job.request_id), now + job.retry_interval, partial(_retry_upload, self))
     else:
         _log_step(self, "UploadFailure", now)
 
@@ -233,6 +241,7 @@ def send_sign_certificate(self: Station201, kind: str, now: float) -> None:
     self.send_online("SignCertificate", {"csr": csr, "certificateType": kind}, now)
 
 
+@HANDLERS.result("SignCertificate")
 def result_SignCertificate(self: Station201, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
     self.emit("certificate", now, sign_request=payload.get("status"))
 
@@ -243,6 +252,7 @@ def _public_der(pem: str) -> bytes:
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+@HANDLERS.call("CertificateSigned")
 def on_call_CertificateSigned(self: Station201, call: Call, now: float) -> None:
     chain = call.payload["certificateChain"]
     kind = call.payload.get("certificateType", "ChargingStationCertificate")
@@ -251,20 +261,20 @@ def on_call_CertificateSigned(self: Station201, call: Call, now: float) -> None:
         public = cert.public_key().public_bytes(serialization.Encoding.DER,
                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
     except ValueError as exc:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidCertificate",
+        self.answer(call, {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidCertificate",
                                                                    "additionalInfo": str(exc)[:512]}}, now)
         self.security_event("InvalidChargingStationCertificate", now, str(exc))
         return
     key = next((k for k in self.csr_keys if _public_der(k) == public), None)
     if key is None:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": {
+        self.answer(call, {"status": "Rejected", "statusInfo": {
             "reasonCode": "NoMatchingKey", "additionalInfo": "the certificate is not for a key of a CSR we sent"}},
             now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.csr_keys.remove(key)
     self.certificates[kind] = {"pem": chain, "key": key, "type": kind}
-    _count_certificates(self)
+    _count_certificates(self, now)
     self.emit("certificate", now, installed=kind, serial=format(cert.serial_number, "x"))
 
 
@@ -274,21 +284,22 @@ def client_certificate(self: Station201) -> tuple[str, str] | None:
     return None if entry is None else (entry["pem"], entry["key"])
 
 
-def _count_certificates(self: Station201) -> None:
-    self.dm.set_value("SecurityCtrlr", "CertificateEntries", str(len(self.certificates)))
+def _count_certificates(self: Station201, now: float) -> None:
+    self.set_variable("SecurityCtrlr", "CertificateEntries", str(len(self.certificates)), now)
 
 
+@HANDLERS.call("InstallCertificate")
 def on_call_InstallCertificate(self: Station201, call: Call, now: float) -> None:
     pem = call.payload["certificate"]
     try:
         hashes = certificate_hash_data(pem)
     except ValueError as exc:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidCertificate",
+        self.answer(call, {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidCertificate",
                                                                    "additionalInfo": str(exc)[:512]}}, now)
         return
     self.certificates[hashes["serialNumber"]] = {"pem": pem, "type": call.payload["certificateType"]}
-    _count_certificates(self)
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    _count_certificates(self, now)
+    self.answer(call, {"status": "Accepted"}, now)
 
 
 def _hash_of(entry: dict[str, str]) -> dict[str, str] | None:
@@ -298,6 +309,7 @@ def _hash_of(entry: dict[str, str]) -> dict[str, str] | None:
         return None
 
 
+@HANDLERS.call("GetInstalledCertificateIds")
 def on_call_GetInstalledCertificateIds(self: Station201, call: Call, now: float) -> None:
     wanted = set(call.payload.get("certificateType") or _GET_ID_TYPES)
     chains = []
@@ -309,9 +321,10 @@ def on_call_GetInstalledCertificateIds(self: Station201, call: Call, now: float)
     answer: dict[str, Any] = {"status": "Accepted" if chains else "NotFound"}
     if chains:
         answer["certificateHashDataChain"] = chains
-    self.rpc.reply(call, answer, now)
+    self.answer(call, answer, now)
 
 
+@HANDLERS.call("DeleteCertificate")
 def on_call_DeleteCertificate(self: Station201, call: Call, now: float) -> None:
     wanted = call.payload["certificateHashData"]
     for key, entry in list(self.certificates.items()):
@@ -320,20 +333,22 @@ def on_call_DeleteCertificate(self: Station201, call: Call, now: float) -> None:
                                                              wanted["serialNumber"].lower().lstrip("0")):
             continue
         if entry["type"] == "ChargingStationCertificate":
-            self.rpc.reply(call, {"status": "Failed", "statusInfo": {"reasonCode": "InUse"}}, now)
+            self.answer(call, {"status": "Failed", "statusInfo": {"reasonCode": "InUse"}}, now)
             return
         del self.certificates[key]
-        _count_certificates(self)
-        self.rpc.reply(call, {"status": "Accepted"}, now)
+        _count_certificates(self, now)
+        self.answer(call, {"status": "Accepted"}, now)
         return
-    self.rpc.reply(call, {"status": "NotFound"}, now)
+    self.answer(call, {"status": "NotFound"}, now)
 
 
+@HANDLERS.result("Get15118EVCertificate")
 def result_Get15118EVCertificate(self: Station201, pending: PendingCall, payload: dict[str, Any],
                                  now: float) -> None:
     self.emit("certificate", now, ev_certificate=payload.get("status"))
 
 
+@HANDLERS.result("GetCertificateStatus")
 def result_GetCertificateStatus(self: Station201, pending: PendingCall, payload: dict[str, Any],
                                 now: float) -> None:
     self.emit("certificate", now, ocsp_status=payload.get("status"))
@@ -342,38 +357,24 @@ def result_GetCertificateStatus(self: Station201, pending: PendingCall, payload:
 # -- timers -------------------------------------------------------------------------------------------------
 
 
-def on_timer(self: Station201, name: Any, now: float) -> bool:
-    if not isinstance(name, tuple) or len(name) != 2:
-        return False
-    kind, which = name
-    if kind == "retry_upload":
-        job = self.pending_upload
-        self.pending_upload = None
-        if job is not None:
-            _start_upload(self, job, now)
-        return True
-    if kind != "sequence":
-        return False
-    if which == "firmware":
-        _run_firmware(self, now)
-    elif which == "log":
-        steps = self.sequences.get("log", [])
-        if steps:
-            _log_step(self, steps.pop(0)[0], now)
-    elif which == "publish":
-        steps = self.sequences.get("publish", [])
-        if steps:
-            self.publish["status"] = steps.pop(0)[0]
-            self.emit("publish_firmware", now, status=self.publish["status"])
-            send_publish_status(self, now)
-            if steps:
-                self.timers.set(name, now + STEP_SECONDS)
-    return True
+def _retry_upload(self: Station201, now: float) -> None:
+    job = self.pending_upload
+    self.pending_upload = None
+    if job is not None:
+        _start_upload(self, job, now)
 
 
-HANDLERS: dict[str, Callable[[Station201, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}
-RESULT_HANDLERS: dict[str, Callable[[Station201, PendingCall, dict[str, Any], float], None]] = {
-    name.removeprefix("result_"): fn for name, fn in list(globals().items()) if name.startswith("result_")
-}
+def _simulated_log_step(self: Station201, now: float) -> None:
+    steps = self.sequences.get("log", [])
+    if steps:
+        _log_step(self, steps.pop(0)[0], now)
+
+
+def _publish_step(self: Station201, now: float) -> None:
+    steps = self.sequences.get("publish", [])
+    if steps:
+        self.publish["status"] = steps.pop(0)[0]
+        self.emit("publish_firmware", now, status=self.publish["status"])
+        send_publish_status(self, now)
+        if steps:
+            self.timers.set(("sequence", "publish"), now + STEP_SECONDS, partial(_publish_step, self))

@@ -7,13 +7,14 @@ the composite limit of each EVSE is applied to its meter now and again whenever 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.station import charging_limits
 from ocppemu.station.charging_limits import LimitTarget
+from ocppemu.station.v201.registry import HANDLERS
 
 if TYPE_CHECKING:
     from ocppemu.station.v201.station import Station201
@@ -24,7 +25,7 @@ def _tx(self: Station201, evse_id: int) -> tuple[str | None, datetime | None]:
     tx = None if evse is None else evse.active_tx
     if tx is None:
         return None, None
-    return tx.transaction_id, datetime.fromtimestamp(self.csms_now(tx.started_at), UTC)
+    return tx.transaction_id, self.clock.datetime(tx.started_at)
 
 
 def install(self: Station201, evse_id: int, profile: dict[str, Any], now: float, *,
@@ -33,30 +34,33 @@ def install(self: Station201, evse_id: int, profile: dict[str, Any], now: float,
     if not self.dm.get_bool("SmartChargingCtrlr", "Enabled", True):
         return "Rejected", "SmartChargingCtrlr.Enabled is false"
     tid, _ = _tx(self, evse_id)
-    result = self.profiles.install(evse_id, profile, now=datetime.fromtimestamp(self.csms_now(now), UTC),
+    result = self.profiles.install(evse_id, profile, now=self.clock.datetime(now),
                                    active_transaction_id=tid, remote_start=remote_start)
-    self.dm.set_value("SmartChargingCtrlr", "Entries", str(len(self.profiles)), variable_instance="ChargingProfiles")
+    self.set_variable("SmartChargingCtrlr", "Entries", str(len(self.profiles)), now,
+                      variable_instance="ChargingProfiles")
     self.emit("charging_profile", now, evse_id=evse_id, id=profile.get("id"), status=result.status,
               reason=result.reason)
     apply_limits(self, now)
     return result.status, result.reason
 
 
+@HANDLERS.call("SetChargingProfile")
 def on_call_SetChargingProfile(self: Station201, call: Call, now: float) -> None:
     status, reason = install(self, call.payload["evseId"], call.payload["chargingProfile"], now)
     answer: dict[str, Any] = {"status": status}
     if reason:
         answer["statusInfo"] = {"reasonCode": "InvalidProfile", "additionalInfo": reason[:512]}
-    self.rpc.reply(call, answer, now)
+    self.answer(call, answer, now)
 
 
+@HANDLERS.call("GetChargingProfiles")
 def on_call_GetChargingProfiles(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     crit = p["chargingProfile"]
     found = self.profiles.find(connector_id=p.get("evseId"), purpose=crit.get("chargingProfilePurpose"),
                                stack_level=crit.get("stackLevel"), profile_ids=crit.get("chargingProfileId"),
                                sources=crit.get("chargingLimitSource"))
-    self.rpc.reply(call, {"status": "Accepted" if found else "NoProfiles"}, now)
+    self.answer(call, {"status": "Accepted" if found else "NoProfiles"}, now)
     groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for ip in found:
         groups.setdefault((ip.connector_id, ip.source), []).append(dict(ip.profile.wire))
@@ -67,6 +71,7 @@ def on_call_GetChargingProfiles(self: Station201, call: Call, now: float) -> Non
             "chargingProfile": groups[(evse_id, source)], "tbc": i < len(keys) - 1}, now)
 
 
+@HANDLERS.call("ClearChargingProfile")
 def on_call_ClearChargingProfile(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     crit = p.get("chargingProfileCriteria") or {}
@@ -75,16 +80,18 @@ def on_call_ClearChargingProfile(self: Station201, call: Call, now: float) -> No
     else:
         cleared = self.profiles.clear(profile_id=p.get("chargingProfileId"), connector_id=crit.get("evseId"),
                                       purpose=crit.get("chargingProfilePurpose"), stack_level=crit.get("stackLevel"))
-    self.rpc.reply(call, {"status": "Accepted" if cleared else "Unknown"}, now)
-    self.dm.set_value("SmartChargingCtrlr", "Entries", str(len(self.profiles)), variable_instance="ChargingProfiles")
+    self.answer(call, {"status": "Accepted" if cleared else "Unknown"}, now)
+    self.set_variable("SmartChargingCtrlr", "Entries", str(len(self.profiles)), now,
+                      variable_instance="ChargingProfiles")
     apply_limits(self, now)
 
 
+@HANDLERS.call("GetCompositeSchedule")
 def on_call_GetCompositeSchedule(self: Station201, call: Call, now: float) -> None:
     p = call.payload
     evse_id = p["evseId"]
     if evse_id != 0 and evse_id not in self.evses:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}, now)
         return
     unit: Literal["W", "A"] = "A" if p.get("chargingRateUnit") == "A" else "W"
     evse = self.evses.get(evse_id)
@@ -97,7 +104,7 @@ def on_call_GetCompositeSchedule(self: Station201, call: Call, now: float) -> No
     start = datetime.fromtimestamp(math.ceil(self.csms_now(now)), UTC)
     sched = self.profiles.composite_schedule(evse_id, start, p["duration"], unit, max_limit_w=max_w,
                                              active_transaction_id=tid, transaction_start=tstart, phases=phases)
-    self.rpc.reply(call, {"status": "Accepted", "schedule": {
+    self.answer(call, {"status": "Accepted", "schedule": {
         "evseId": evse_id, "duration": sched["duration"], "scheduleStart": sched["startSchedule"],
         "chargingRateUnit": sched["chargingRateUnit"], "chargingSchedulePeriod": sched["chargingSchedulePeriod"]}},
         now)
@@ -109,16 +116,10 @@ def _targets(self: Station201) -> list[LimitTarget]:
 
 def apply_limits(self: Station201, now: float) -> None:
     """Set each EVSE meter's limit from the composite now; arm a timer for the next change."""
-    charging_limits.apply_limits(self.profiles, _targets(self), now, self.csms_time_offset, self.timers)
+    charging_limits.apply_limits(self.profiles, _targets(self), now, self.clock, self.timers,
+                                 partial(_limits_timer, self))
 
 
-def on_timer(self: Station201, name: Any, now: float) -> bool:
-    if name == charging_limits.TIMER:
-        charging_limits.on_limits_timer(self.profiles, _targets(self), now, self.csms_time_offset, self.timers)
-        return True
-    return False
-
-
-HANDLERS: dict[str, Callable[[Station201, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}
+def _limits_timer(self: Station201, now: float) -> None:
+    charging_limits.on_limits_timer(self.profiles, _targets(self), now, self.clock, self.timers,
+                                    partial(_limits_timer, self))

@@ -26,11 +26,13 @@ from ocppemu.station.device_model_catalog import (
     StationDescription,
     VariableKey,
 )
+from ocppemu.station.display_messages import DisplayMessages
 from ocppemu.station.meter import Meter
 from ocppemu.station.monitoring import Monitoring
 from ocppemu.station.smart_charging import ProfileStore
-from ocppemu.station.v201 import commands, device_glue, maintenance, smart
+from ocppemu.station.v201 import commands, device_glue, display, maintenance, smart
 from ocppemu.station.v201.evse import Connector201, Evse201, Transaction201
+from ocppemu.station.v201.registry import HANDLERS
 from ocppemu.station.v201.transactions import TransactionEngine
 
 _BOOT_REASONS = frozenset({"ApplicationReset", "FirmwareUpdate", "LocalReset", "PowerUp", "RemoteReset",
@@ -65,6 +67,8 @@ def describe(config: StationConfig) -> StationDescription:
 class Station201(TransactionEngine):
     """An OCPP 2.0.1 charging station (JSON over WebSocket, subprotocol ``ocpp2.0.1``)."""
 
+    handlers = HANDLERS
+
     def __init__(self, config: StationConfig, sinks: Sinks | None = None, *,
                  registers_wh: dict[int, float] | None = None) -> None:
         super().__init__(config, sinks)
@@ -95,7 +99,7 @@ class Station201(TransactionEngine):
         self.sequences: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.certificates: dict[str, dict[str, str]] = {}
         self.csr_keys: list[str] = []
-        self.display_messages: dict[int, dict[str, Any]] = {}
+        self.displays = DisplayMessages()
         self.network_profiles: dict[int, dict[str, Any]] = {}
         self.pending_events: list[dict[str, Any]] = []
         self.pending_reset: tuple[str, int | None] | None = None
@@ -105,17 +109,14 @@ class Station201(TransactionEngine):
         self.pending_upload: maintenance.UploadJob | None = None
         self.reset_deadline = 0.0
         self.pending_station_inoperative = False
-        self.dm.add_listener(self._on_variable_change)
+        # The device model records its Actual changes here (a plain list: no reference back to the station);
+        # the station applies them with the time of the input that made them (:meth:`dm_changed`).
+        self._dm_changes: list[tuple[ComponentKey, VariableKey, str]] = []
+        changes = self._dm_changes
+        self.dm.add_listener(lambda c, v, value: changes.append((c, v, value)))
         for evse in self.evses.values():
             self.dm.register_dynamic(ComponentKey("EVSE", evse=evse.id), VariableKey("Power"),
                                      partial(self._power_text, evse))
-        self.dm.register_dynamic(ComponentKey("ClockCtrlr"), VariableKey("DateTime"),
-                                 lambda: iso(self.csms_now(self._now_hint)))
-        for module in (commands, device_glue, smart, maintenance):
-            for action, fn in module.HANDLERS.items():
-                self._call_handlers[action] = partial(fn, self)
-        for action, result_fn in maintenance.RESULT_HANDLERS.items():
-            self._result_handlers[action] = partial(result_fn, self)
 
     @staticmethod
     def _power_text(evse: Evse201) -> str:
@@ -136,7 +137,6 @@ class Station201(TransactionEngine):
         return {"reason": reason, "chargingStation": station}
 
     def on_registered(self, now: float) -> None:
-        self._now_hint = now
         self.dm.set_value("OCPPCommCtrlr", "HeartbeatInterval", str(self.heartbeat_interval), notify=False)
         self.dm.pending_reboot.clear()
         for evse in self.evses.values():
@@ -159,8 +159,25 @@ class Station201(TransactionEngine):
 
     # -- device model changes ------------------------------------------------------------------------------
 
-    def _on_variable_change(self, component: ComponentKey, variable: VariableKey, value: str) -> None:
-        now = self._now_hint
+    def set_variable(self, component: str, variable: str, value: str, now: float, **where: Any) -> None:
+        """Set a device-model value from the station itself and apply what the change implies at ``now``."""
+        self.dm.set_value(component, variable, value, **where)
+        self.dm_changed(now)
+
+    def dm_changed(self, now: float) -> None:
+        """Apply the device-model changes recorded since the last call (heartbeat, sampling, monitors ...)."""
+        while self._dm_changes:
+            component, variable, value = self._dm_changes.pop(0)
+            self._variable_changed(component, variable, value, now)
+
+    def settle(self, now: float) -> None:
+        self.dm_changed(now)
+
+    def refresh_clock_variable(self, now: float) -> None:
+        """Write the station clock into ``ClockCtrlr.DateTime`` before it is read (reports, monitors)."""
+        self.dm.set_value("ClockCtrlr", "DateTime", self.clock.iso(now), notify=False)
+
+    def _variable_changed(self, component: ComponentKey, variable: VariableKey, value: str, now: float) -> None:
         name, var = component.name.casefold(), variable.name.casefold()
         if (name, var) == ("ocppcommctrlr", "heartbeatinterval"):
             self.set_heartbeat_interval(self.dm.get_int("OCPPCommCtrlr", "HeartbeatInterval", 0) or 0, now)
@@ -176,7 +193,7 @@ class Station201(TransactionEngine):
         device_glue.variable_changed(self, component, variable, value, now)
 
     def after_status_change(self, evse: Evse201, connector_id: int, status: str, now: float) -> None:
-        device_glue.mirror_availability(self, evse, connector_id, status)
+        device_glue.mirror_availability(self, evse, connector_id, status, now)
 
     def after_power_change(self, evse: Evse201, now: float) -> None:
         smart.apply_limits(self, now)
@@ -194,7 +211,6 @@ class Station201(TransactionEngine):
 
     def plug_in(self, evse_id: int, now: float, connector_id: int | None = None) -> ActionResult:
         """An EV is plugged into ``connector_id`` (default: the EVSE's first connector)."""
-        self._now_hint = now
         evse = self.evses.get(evse_id)
         if evse is None:
             return ActionResult.fail(f"no EVSE {evse_id}")
@@ -221,7 +237,6 @@ class Station201(TransactionEngine):
         return ActionResult(True)
 
     def unplug(self, evse_id: int, now: float) -> ActionResult:
-        self._now_hint = now
         evse = self.evses.get(evse_id)
         if evse is None or not evse.plugged:
             return ActionResult.fail(f"EVSE {evse_id} has no cable plugged in")
@@ -256,7 +271,6 @@ class Station201(TransactionEngine):
 
     def stop_session(self, evse_id: int, now: float, reason: str = "Local") -> ActionResult:
         """The driver ends the session: TransactionEvent Ended (StopAuthorized, stoppedReason ``reason``)."""
-        self._now_hint = now
         evse = self.evses.get(evse_id)
         if evse is None or evse.active_tx is None:
             return ActionResult.fail(f"no transaction on EVSE {evse_id}")
@@ -291,7 +305,6 @@ class Station201(TransactionEngine):
 
     def fault(self, evse_id: int, now: float, connector_id: int | None = None) -> ActionResult:
         """A connector fails: a running transaction ends (stoppedReason Other) and the connector is Faulted."""
-        self._now_hint = now
         evse = self.evses.get(evse_id)
         conn = None if evse is None else evse.connector(connector_id)
         if evse is None or conn is None:
@@ -299,19 +312,18 @@ class Station201(TransactionEngine):
         if evse.active_tx is not None:
             self.end_transaction(evse, "AbnormalCondition", "Other", now)
         conn.faulted = True
-        self.dm.set_value("ChargingStation", "Problem", "true")
+        self.set_variable("ChargingStation", "Problem", "true", now)
         self.refresh_status(evse, now)
         return ActionResult(True)
 
     def clear_fault(self, evse_id: int, now: float, connector_id: int | None = None) -> ActionResult:
-        self._now_hint = now
         evse = self.evses.get(evse_id)
         conn = None if evse is None else evse.connector(connector_id)
         if evse is None or conn is None or not conn.faulted:
             return ActionResult.fail(f"connector {evse_id}/{connector_id} is not faulted")
         conn.faulted = False
         if not any(c.faulted for e in self.evses.values() for c in e.connectors.values()):
-            self.dm.set_value("ChargingStation", "Problem", "false")
+            self.set_variable("ChargingStation", "Problem", "false", now)
         self.refresh_status(evse, now)
         return ActionResult(True)
 
@@ -372,30 +384,19 @@ class Station201(TransactionEngine):
         sent = self.send_online("GetCertificateStatus", {"ocspRequestData": data}, now)
         return ActionResult(True) if sent else ActionResult.fail("the station is not online")
 
+    def displayed_messages(self, now: float) -> list[dict[str, Any]]:
+        """The display messages shown at ``now`` (inside their window on the station clock)."""
+        return display.shown(self, now)
+
     def upload_finished(self, job: maintenance.UploadJob, ok: bool, detail: str, now: float) -> None:
         """The runtime's uploader finished ``job`` (see :mod:`ocppemu.runtime.uploads`)."""
         maintenance.upload_finished(self, job, ok, detail, now)
 
     # -- driving -------------------------------------------------------------------------------------------
 
-    def on_timer(self, name: Any, now: float) -> None:
-        self._now_hint = now
-        if isinstance(name, tuple) and len(name) == 2 and isinstance(name[1], int):
-            kind, ident = name
-            evse = self.evses.get(ident)
-            if kind == "sample" and evse is not None:
-                self.on_sample_timer(evse, now)
-                return
-            if kind == "ev_timeout" and evse is not None:
-                self.on_ev_timeout(evse, now)
-                return
-        if name == "aligned":
-            self.on_aligned_timer(now)
-            return
-        for module in (commands, device_glue, smart, maintenance):
-            if module.on_timer(self, name, now):
-                return
-        super().on_timer(name, now)
+    def streamed_monitor_ids(self) -> set[int]:
+        """Monitors whose values go out as a periodic event stream instead of NotifyEvent (2.1)."""
+        return set()
 
     def client_certificate(self) -> tuple[str, str] | None:
         """The certificate chain and key the CSMS signed for this station (used for mutual TLS), if any."""
@@ -440,3 +441,8 @@ class Station201(TransactionEngine):
     def registers(self) -> dict[int, float]:
         """Energy registers per EVSE, to be saved and passed back after a restart."""
         return {e.id: e.meter.register_wh for e in self.evses.values()}
+
+
+HANDLERS.result("Authorize")(TransactionEngine.authorize_answered)
+HANDLERS.result("TransactionEvent")(TransactionEngine.transaction_event_answered)
+HANDLERS.check_complete()

@@ -20,8 +20,8 @@ Rules (functional blocks C and E of the specification), steered by the device mo
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from ocppemu.ocpp.records import MeterSample, TransactionRecord
@@ -40,6 +40,8 @@ from ocppemu.station.authorization import (
 from ocppemu.station.core import ActionResult, StationCore, iso
 from ocppemu.station.device_model import DeviceModel
 from ocppemu.station.offline_queue import QueuedMessage
+from ocppemu.station.randomness import time_ordered_uuid
+from ocppemu.station.tags import AuthorizeTag
 from ocppemu.station.v201.evse import Evse201, Transaction201
 
 _STOP_ON_DEAUTH = ("Authorized", "PowerPathClosed", "EnergyTransfer")
@@ -163,45 +165,51 @@ class TransactionEngine(StationCore):
         if evse.reservation is not None and not evse.reservation.matches(token):
             return ActionResult.fail(f"EVSE {evse_id} is reserved for another identifier")
         if not self.auth_enabled():
+            self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type,
+                      status="Accepted", source="AuthDisabled")
             self.authorized(evse, token, "Authorized", now)
             return ActionResult(True, data={"local": "AuthDisabled"})
-        decision = decide(token, online=self.online, flags=self.auth_flags(), now=datetime.now(UTC),
+        decision = decide(token, online=self.online, flags=self.auth_flags(), now=self.clock.datetime(now),
                           local_list=self.local_list, cache=self.auth_cache)
         if decision.outcome == "AskCsms":
-            self.send_online("Authorize", {"idToken": to_id_token(token)}, now, tag=("authorize", evse_id, token))
+            self.send_online("Authorize", {"idToken": to_id_token(token)}, now, tag=AuthorizeTag(evse_id, token))
             return ActionResult(True, data={"authorizing": True})
+        self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type, source=decision.source,
+                  status=decision.info.status if decision.info else decision.outcome, reason=decision.reason)
         if decision.outcome == "Accepted":
             self.authorized(evse, token, "Authorized", now)
             return ActionResult(True, data={"local": decision.source})
         return ActionResult.fail(f"idToken {id_token} refused locally: {decision.reason}")
 
-    def result_Authorize(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def authorize_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         tag = pending.tag
-        if not (isinstance(tag, tuple) and len(tag) == 3 and tag[0] == "authorize"):
+        if not isinstance(tag, AuthorizeTag):
             return
-        _, evse_id, token = tag
-        info = self._remember(token, payload.get("idTokenInfo"))
+        evse_id, token = tag.where, tag.token
+        info = self._remember(token, payload.get("idTokenInfo"), now)
         status = info.status if info is not None else "Invalid"
-        self.emit("authorize", now, evse_id=evse_id, id_token=token.id, status=status)
+        self.emit("authorize", now, evse_id=evse_id, id_token=token.id, token_type=token.type, status=status,
+                  source="CSMS")
         evse = self.evses.get(evse_id)
         if evse is not None and status == "Accepted":
             allowed = info is None or not info.evse_ids or evse_id in info.evse_ids
             if allowed:
                 self.authorized(evse, token, "Authorized", now, group=info.parent if info else None)
 
-    def _remember(self, token: IdToken, raw: object) -> AuthInfo | None:
+    def _remember(self, token: IdToken, raw: object, now: float) -> AuthInfo | None:
         try:
             info = from_id_token_info(raw)
         except AuthorizationDataError:
             return None
         if self.dm.get_bool("AuthCacheCtrlr", "Enabled", True):
-            self.auth_cache.put(token, info, datetime.now(UTC))
+            self.auth_cache.put(token, info, self.clock.datetime(now))
         return info
 
     def on_call_failed(self, pending: PendingCall, event: CallFailed, now: float) -> None:
         tag = pending.tag
-        if pending.action == "Authorize" and isinstance(tag, tuple) and event.reason != "disconnected":
-            self.emit("authorize", now, evse_id=tag[1], id_token=tag[2].id, status="Failed")
+        if isinstance(tag, AuthorizeTag) and event.reason != "disconnected":
+            self.emit("authorize", now, evse_id=tag.where, id_token=tag.token.id, token_type=tag.token.type,
+                      status="Failed", source="CSMS", reason=event.reason)
 
     def authorized(self, evse: Evse201, token: IdToken | None, trigger: str, now: float, *,
                    group: IdToken | None = None) -> None:
@@ -220,10 +228,13 @@ class TransactionEngine(StationCore):
             if evse.plugged and tx.charging_state != "Charging":
                 self.begin_charging(evse, tx, now)
             self.transaction_event(evse, "Updated", trigger, now)
-        elif not self.maybe_start(evse, trigger, now):
+        else:
+            # Started at TxStartPoint Authorized or not: without a cable within EVConnectionTimeOut the
+            # authorization lapses (and a transaction it started ends with stoppedReason Timeout).
+            self.maybe_start(evse, trigger, now)
             timeout = self.dm.get_int("TxCtrlr", "EVConnectionTimeOut", 120) or 0
             if timeout > 0 and not evse.plugged:
-                self.timers.set(("ev_timeout", evse.id), now + timeout)
+                self.timers.set(("ev_timeout", evse.id), now + timeout, partial(self.on_ev_timeout, evse))
         self.refresh_status(evse, now)
 
     def _consume_reservation(self, evse: Evse201, tx: Transaction201, token: IdToken | None,
@@ -257,13 +268,14 @@ class TransactionEngine(StationCore):
         meter = evse.meter
         meter.advance(now)
         connector_id = evse.plugged_connector or min(evse.connectors)
-        tx = Transaction201(str(uuid.uuid4()), evse.id, connector_id, now, meter.register_wh,
+        tx = Transaction201(time_ordered_uuid(self.rng, now), evse.id, connector_id, now, meter.register_wh,
                             id_token=evse.auth_token, remote_start_id=evse.pending_remote_start_id)
         evse.pending_remote_start_id = None
         tx.record = TransactionRecord(self.station_id, tx.transaction_id, evse.id,
                                       None if tx.id_token is None else tx.id_token.id,
                                       datetime.fromtimestamp(now, UTC), round(meter.register_wh, 1),
-                                      self.version.value, evse_id=evse.id)
+                                      self.version.value, evse_id=evse.id, created_at=datetime.fromtimestamp(now, UTC),
+                                      updated_at=datetime.fromtimestamp(now, UTC))
         evse.tx = tx
         self._consume_reservation(evse, tx, evse.auth_token, evse.auth_group, now)
         authorized = evse.auth_token is not None or not self.auth_enabled()
@@ -364,13 +376,13 @@ class TransactionEngine(StationCore):
         self.emit("transaction_event", now, evse_id=evse.id, event_type=event_type, trigger=trigger,
                   seq_no=payload["seqNo"], transaction_id=tx.transaction_id)
 
-    def result_TransactionEvent(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+    def transaction_event_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         entry = pending.tag
         if not isinstance(entry, QueuedMessage) or "idTokenInfo" not in payload:
             return
         token_wire = entry.payload.get("idToken")
         token = IdToken(token_wire["idToken"], token_wire["type"]) if isinstance(token_wire, dict) else None
-        info = self._remember(token, payload["idTokenInfo"]) if token is not None else None
+        info = self._remember(token, payload["idTokenInfo"], now) if token is not None else None
         if info is None or info.status == "Accepted":
             return
         for evse in self.evses.values():
@@ -403,14 +415,14 @@ class TransactionEngine(StationCore):
     def schedule_sample(self, evse: Evse201, now: float) -> None:
         interval = self.dm.get_int("SampledDataCtrlr", "TxUpdatedInterval", 0) or 0
         if interval > 0 and evse.active_tx is not None:
-            self.timers.set(("sample", evse.id), now + interval)
+            self.timers.set(("sample", evse.id), now + interval, partial(self.on_sample_timer, evse))
         else:
             self.timers.cancel(("sample", evse.id))
 
     def schedule_aligned(self, now: float) -> None:
         interval = self.dm.get_int("AlignedDataCtrlr", "Interval", 0) or 0
         if interval > 0 and self.dm.get_bool("AlignedDataCtrlr", "Enabled", True):
-            self.timers.set("aligned", (int(now // interval) + 1) * interval)
+            self.timers.set("aligned", self.clock.next_aligned(now, interval), self.on_aligned_timer)
         else:
             self.timers.cancel("aligned")
 

@@ -10,12 +10,13 @@ unless given.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.station.core import ActionResult
+from ocppemu.station.v21.registry import HANDLERS
 
 if TYPE_CHECKING:
     from ocppemu.station.v21.station import Station21
@@ -45,41 +46,36 @@ def start_swap(self: Station21, evse_id: int, id_token: JSON, request_id: int, n
         return ActionResult.fail("the station is not online")
     self.swap_count += 1
     self.batteries[evse_id] = Battery(f"{self.station_id}-B{evse_id}-{self.swap_count}", 95.0, 98.0)
-    self.timers.set(("battery_in", evse_id), now + SWAP_SECONDS)
+    self.timers.set(("battery_in", evse_id), now + SWAP_SECONDS, partial(_battery_in, self, evse_id))
     self.pending_swaps[evse_id] = (id_token, request_id)
     self.emit("battery_swap", now, evse_id=evse_id, event="BatteryOut", request_id=request_id)
     return ActionResult(True)
 
 
+@HANDLERS.call("RequestBatterySwap")
 def on_call_RequestBatterySwap(self: Station21, call: Call, now: float) -> None:
     evse = next((e for e in self.evses.values() if e.operative and e.id not in self.pending_swaps), None)
     if not self.station_operative or evse is None:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": {"reasonCode": "Unavailable",
+        self.answer(call, {"status": "Rejected", "statusInfo": {"reasonCode": "Unavailable",
                                                                    "additionalInfo": "no EVSE free to swap"}}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.pending_swaps[evse.id] = (call.payload["idToken"], call.payload["requestId"])
-    self.timers.set(("battery_out", evse.id), now + SWAP_SECONDS)
+    self.timers.set(("battery_out", evse.id), now + SWAP_SECONDS, partial(_battery_out, self, evse.id))
 
 
-def on_timer(self: Station21, name: Any, now: float) -> bool:
-    if not (isinstance(name, tuple) and len(name) == 2 and name[0] in ("battery_out", "battery_in")):
-        return False
-    evse_id = name[1]
+def _battery_out(self: Station21, evse_id: int, now: float) -> None:
+    pending = self.pending_swaps.pop(evse_id, None)
+    if pending is not None:
+        start_swap(self, evse_id, pending[0], pending[1], now)
+
+
+def _battery_in(self: Station21, evse_id: int, now: float) -> None:
     pending = self.pending_swaps.pop(evse_id, None)
     if pending is None:
-        return True
+        return
     token, request_id = pending
-    if name[0] == "battery_out":
-        start_swap(self, evse_id, token, request_id, now)
-        return True
     battery = self.batteries[evse_id]
     self.send_online("BatterySwap", {"eventType": "BatteryIn", "idToken": token, "requestId": request_id,
                                      "batteryData": [battery.wire(evse_id)]}, now)
     self.emit("battery_swap", now, evse_id=evse_id, event="BatteryIn", request_id=request_id)
-    return True
-
-
-HANDLERS: dict[str, Callable[[Station21, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}

@@ -13,12 +13,12 @@ lower priority); superseded controls are kept and reported with ``isSuperseded``
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.station.core import parse_iso
+from ocppemu.station.v21.registry import HANDLERS
 
 if TYPE_CHECKING:
     from ocppemu.station.v21.station import Station21
@@ -130,68 +130,64 @@ def _info(code: str, text: str) -> JSON:
     return {"reasonCode": code[:20], "additionalInfo": text[:1024]}
 
 
+@HANDLERS.call("SetDERControl")
 def on_call_SetDERControl(self: Station21, call: Call, now: float) -> None:
     p = call.payload
     ctype = p["controlType"]
     if not self.v2x_evses:
-        self.rpc.reply(call, {"status": "NotSupported", "statusInfo": _info("NoV2X", "no V2X-capable EVSE")}, now)
+        self.answer(call, {"status": "NotSupported", "statusInfo": _info("NoV2X", "no V2X-capable EVSE")}, now)
         return
     request_field = fields_of(ctype)[0]
     data = p.get(request_field)
     if not isinstance(data, dict):
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info(
+        self.answer(call, {"status": "Rejected", "statusInfo": _info(
             "MissingData", f"{ctype} needs its data in {request_field!r}")}, now)
         return
     superseded = self.der.set(p["controlId"], ctype, p["isDefault"], data)
     answer: JSON = {"status": "Accepted"}
     if superseded:
         answer["supersededIds"] = superseded[:MAX_ITEMS]
-    self.rpc.reply(call, answer, now)
+    self.answer(call, answer, now)
     self.emit("der_control", now, control_id=p["controlId"], control_type=ctype, is_default=p["isDefault"],
               superseded=superseded)
 
 
+@HANDLERS.call("GetDERControl")
 def on_call_GetDERControl(self: Station21, call: Call, now: float) -> None:
     p = call.payload
     if not self.v2x_evses:
-        self.rpc.reply(call, {"status": "NotSupported"}, now)
+        self.answer(call, {"status": "NotSupported"}, now)
         return
     found = self.der.find(is_default=p.get("isDefault"), control_type=p.get("controlType"),
                           control_id=p.get("controlId"))
-    self.rpc.reply(call, {"status": "Accepted" if found else "NotFound"}, now)
+    self.answer(call, {"status": "Accepted" if found else "NotFound"}, now)
     if found:
         for msg in DerControls.reports(found, p["requestId"]):
             self.send_online("ReportDERControl", msg, now)
 
 
+@HANDLERS.call("ClearDERControl")
 def on_call_ClearDERControl(self: Station21, call: Call, now: float) -> None:
     p = call.payload
     if not self.v2x_evses:
-        self.rpc.reply(call, {"status": "NotSupported"}, now)
+        self.answer(call, {"status": "NotSupported"}, now)
         return
     gone = self.der.clear(is_default=p["isDefault"], control_type=p.get("controlType"), control_id=p.get("controlId"))
-    self.rpc.reply(call, {"status": "Accepted" if gone else "NotFound"}, now)
+    self.answer(call, {"status": "Accepted" if gone else "NotFound"}, now)
     if gone:
         self.emit("der_control", now, cleared=gone)
 
 
+@HANDLERS.call("AFRRSignal")
 def on_call_AFRRSignal(self: Station21, call: Call, now: float) -> None:
     """Keep the latest aFRR signal (the setpoint an aggregator asks a V2X EVSE to follow)."""
     at = parse_iso(call.payload["timestamp"])
     if at is None or not self.v2x_evses:
         why = "no V2X-capable EVSE" if at is not None else "unreadable timestamp"
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("NotSupported", why)}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("NotSupported", why)}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.afrr_signal = (at, int(call.payload["signal"]))
     self.emit("afrr_signal", now, signal=call.payload["signal"], timestamp=call.payload["timestamp"])
 
 
-def on_timer(self: Station21, name: Any, now: float) -> bool:
-    """DER controls need no timers (scheduled start and stop are not emulated)."""
-    return False
-
-
-HANDLERS: dict[str, Callable[[Station21, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}

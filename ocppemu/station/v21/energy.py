@@ -13,11 +13,13 @@ charging.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.ocpp.rpc import PendingCall
+from ocppemu.station.tags import DynamicPullTag
+from ocppemu.station.v21.registry import HANDLERS
 from ocppemu.station.v201 import smart
 
 if TYPE_CHECKING:
@@ -50,12 +52,13 @@ def choose_transfer(self: Station21, evse_id: int, requested: str) -> str:
     return allowed[0]
 
 
+@HANDLERS.call("NotifyAllowedEnergyTransfer")
 def on_call_NotifyAllowedEnergyTransfer(self: Station21, call: Call, now: float) -> None:
     evse = evse_of_transaction(self, call.payload["transactionId"])
     if evse is None:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("TxNotFound", "no such transaction")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("TxNotFound", "no such transaction")}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.allowed_transfer[evse.id] = list(call.payload["allowedEnergyTransfer"])
     self.emit("allowed_energy_transfer", now, evse_id=evse.id, modes=self.allowed_transfer[evse.id])
 
@@ -89,14 +92,16 @@ def apply_update(self: Station21, profile_id: int, update: JSON, now: float) -> 
     return status, reason
 
 
+@HANDLERS.call("UpdateDynamicSchedule")
 def on_call_UpdateDynamicSchedule(self: Station21, call: Call, now: float) -> None:
     status, reason = apply_update(self, call.payload["chargingProfileId"], call.payload["scheduleUpdate"], now)
     answer: JSON = {"status": status}
     if reason:
         answer["statusInfo"] = _info("InvalidProfile", reason)
-    self.rpc.reply(call, answer, now)
+    self.answer(call, answer, now)
 
 
+@HANDLERS.call("SetChargingProfile", override=True)
 def on_call_SetChargingProfile(self: Station21, call: Call, now: float) -> None:
     """As in 2.0.1, then start pulling updates for a Dynamic profile with ``dynUpdateInterval``."""
     smart.on_call_SetChargingProfile(self, call, now)
@@ -108,15 +113,16 @@ def schedule_pulls(self: Station21, now: float) -> None:
         interval = ip.profile.wire.get("dynUpdateInterval")
         key = ("dyn_pull", ip.profile.id)
         if ip.profile.kind == "Dynamic" and isinstance(interval, int) and interval > 0 and not self.timers.is_set(key):
-            self.timers.set(key, now + interval)
+            self.timers.set(key, now + interval, partial(_pull_timer, self, ip.profile.id))
 
 
 def pull_update(self: Station21, profile_id: int, now: float) -> bool:
     """Send PullDynamicScheduleUpdate for ``profile_id``; returns whether it was sent."""
     return self.send_online("PullDynamicScheduleUpdate", {"chargingProfileId": profile_id}, now,
-                            tag=("dyn_pull", profile_id))
+                            tag=DynamicPullTag(profile_id))
 
 
+@HANDLERS.result("PullDynamicScheduleUpdate")
 def result_PullDynamicScheduleUpdate(self: Station21, pending: PendingCall, payload: JSON, now: float) -> None:
     update = payload.get("scheduleUpdate")
     if payload.get("status") == "Accepted" and isinstance(update, dict):
@@ -126,36 +132,26 @@ def result_PullDynamicScheduleUpdate(self: Station21, pending: PendingCall, payl
 # -- priority charging -------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("UsePriorityCharging")
 def on_call_UsePriorityCharging(self: Station21, call: Call, now: float) -> None:
     tid, activate = call.payload["transactionId"], call.payload["activate"]
     evse = evse_of_transaction(self, tid)
     if evse is None:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("TxNotFound", "no such transaction")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("TxNotFound", "no such transaction")}, now)
         return
     if activate and not self.profiles.find(connector_id=evse.id, purpose="PriorityCharging"):
-        self.rpc.reply(call, {"status": "NoProfile"}, now)
+        self.answer(call, {"status": "NoProfile"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.priority_charging[evse.id] = activate
     self.send_online("NotifyPriorityCharging", {"transactionId": tid, "activated": activate}, now)
     self.emit("priority_charging", now, evse_id=evse.id, transaction_id=tid, activated=activate)
 
 
-def on_timer(self: Station21, name: Any, now: float) -> bool:
-    if isinstance(name, tuple) and len(name) == 2 and name[0] == "dyn_pull":
-        if _dynamic(self, name[1]) is not None:
-            pull_update(self, name[1], now)
-            interval = next((ip.profile.wire.get("dynUpdateInterval") for ip in self.profiles.find(
-                profile_ids=[name[1]])), None)
-            if isinstance(interval, int) and interval > 0:
-                self.timers.set(name, now + interval)
-        return True
-    return False
-
-
-HANDLERS: dict[str, Callable[[Station21, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}
-RESULT_HANDLERS: dict[str, Callable[[Station21, PendingCall, JSON, float], None]] = {
-    "PullDynamicScheduleUpdate": result_PullDynamicScheduleUpdate,
-}
+def _pull_timer(self: Station21, profile_id: int, now: float) -> None:
+    if _dynamic(self, profile_id) is not None:
+        pull_update(self, profile_id, now)
+        interval = next((ip.profile.wire.get("dynUpdateInterval") for ip in self.profiles.find(
+            profile_ids=[profile_id])), None)
+        if isinstance(interval, int) and interval > 0:
+            self.timers.set(("dyn_pull", profile_id), now + interval, partial(_pull_timer, self, profile_id))

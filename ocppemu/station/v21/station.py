@@ -17,7 +17,6 @@ event streams) and :mod:`.battery_swap`; each module's ``HANDLERS`` are register
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from ocppemu.config.station import StationConfig
@@ -27,10 +26,11 @@ from ocppemu.ocpp.versions import Version
 from ocppemu.station.core import ActionResult, Sinks, iso
 from ocppemu.station.smart_charging import ProfileStore
 from ocppemu.station.v21 import battery_swap, der, energy, streams, tariffs
+from ocppemu.station.v21.registry import HANDLERS
 from ocppemu.station.v201.evse import Evse201, Transaction201
 from ocppemu.station.v201.station import Station201
 
-_MODULES = (tariffs, der, energy, streams, battery_swap)
+_MODULES = (tariffs, der, energy, streams, battery_swap)  # imported for their handlers
 _BIDIRECTIONAL = frozenset({"AC_BPT", "AC_BPT_DER", "DC_BPT", "DC_ACDP_BPT"})
 _COSTED_TRIGGERS = frozenset({"MeterValuePeriodic", "TariffChanged", "RunningCost", "Trigger"})
 
@@ -40,6 +40,8 @@ class Station21(Station201):
 
     ``v2x_evses``: the EVSEs that can discharge (bidirectional charging, DER controls); every EVSE by default.
     """
+
+    handlers = HANDLERS
 
     def __init__(self, config: StationConfig, sinks: Sinks | None = None, *,
                  registers_wh: dict[int, float] | None = None) -> None:
@@ -59,12 +61,6 @@ class Station21(Station201):
         self.batteries = {e: battery_swap.Battery(f"{self.station_id}-B{e}-0", 20.0, 97.0) for e in self.evses}
         self.swap_count = 0
         self.pending_swaps: dict[int, tuple[dict[str, Any], int]] = {}
-        for module in _MODULES:
-            for action, fn in module.HANDLERS.items():
-                self._call_handlers[action] = partial(fn, self)
-        for results in (streams.RESULT_HANDLERS, energy.RESULT_HANDLERS):
-            for action, result_fn in results.items():
-                self._result_handlers[action] = partial(result_fn, self)
 
     # -- sending -------------------------------------------------------------------------------------------
 
@@ -111,7 +107,7 @@ class Station21(Station201):
         if evse is None or evse.tx is None or evse.tx.transaction_id != tid:
             return
         if payload["eventType"] == "Started" and tid not in self.tx_tariffs:
-            default = self.tariffs.for_evse(evse.id)
+            default = self.tariffs.for_evse(evse.id, self.clock.station(now))
             if default is not None:
                 self.tx_tariffs[tid] = default
         tariff = self.tx_tariffs.get(tid)
@@ -134,8 +130,8 @@ class Station21(Station201):
                   currency=tariff["currency"], tariff_id=tariff["tariffId"], local=True)
         return details
 
-    def result_TransactionEvent(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
-        super().result_TransactionEvent(pending, payload, now)
+    def transaction_event_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
+        super().transaction_event_answered(pending, payload, now)
         if "totalCost" in payload:
             tid = pending.payload["transactionInfo"]["transactionId"]
             for evse in self.evses.values():
@@ -151,12 +147,8 @@ class Station21(Station201):
         self.tariff_sent.discard(tx.transaction_id)
         self.priority_charging.pop(evse.id, None)
 
-    def on_timer(self, name: Any, now: float) -> None:
-        self._now_hint = now
-        for module in _MODULES:
-            if module.on_timer(self, name, now):
-                return
-        super().on_timer(name, now)
+    def streamed_monitor_ids(self) -> set[int]:
+        return streams.streamed_monitor_ids(self)
 
     # -- user actions ------------------------------------------------------------------------------------------
 
@@ -240,3 +232,7 @@ class Station21(Station201):
             tx = self.evses[evse["id"]].active_tx
             evse["total_cost"] = None if tx is None else tx.total_cost
         return snap
+
+
+HANDLERS.result("TransactionEvent", override=True)(Station21.transaction_event_answered)
+HANDLERS.check_complete()

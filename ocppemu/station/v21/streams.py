@@ -17,11 +17,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.ocpp.rpc import PendingCall
 from ocppemu.station.core import ActionResult
+from ocppemu.station.tags import StreamOpenTag
+from ocppemu.station.v21.registry import HANDLERS
 from ocppemu.station.v201 import device_glue
 
 if TYPE_CHECKING:
@@ -82,18 +85,19 @@ def open_stream(self: Station21, monitor_id: int, interval: int, values: int, no
     self.next_stream_id += 1
     self.streams[stream.id] = stream
     sent = self.send_online("OpenPeriodicEventStream", {"constantStreamData": stream.constant_data()}, now,
-                            tag=("stream_open", stream.id))
+                            tag=StreamOpenTag(stream.id))
     if not sent:
         del self.streams[stream.id]
         return ActionResult.fail("the station is not online")
     return ActionResult(True, data={"stream_id": stream.id})
 
 
+@HANDLERS.result("OpenPeriodicEventStream")
 def result_OpenPeriodicEventStream(self: Station21, pending: PendingCall, payload: JSON, now: float) -> None:
     tag = pending.tag
-    if not (isinstance(tag, tuple) and tag[0] == "stream_open"):
+    if not isinstance(tag, StreamOpenTag):
         return
-    stream = self.streams.get(tag[1])
+    stream = self.streams.get(tag.stream_id)
     if stream is None:
         return
     if payload.get("status") != "Accepted":
@@ -126,7 +130,7 @@ def _period(self: Station21, stream: EventStream) -> float:
 
 
 def _schedule(self: Station21, stream: EventStream, now: float) -> None:
-    self.timers.set(("stream", stream.id), now + _period(self, stream))
+    self.timers.set(("stream", stream.id), now + _period(self, stream), partial(_stream_timer, self, stream.id))
 
 
 def _sample(self: Station21, stream: EventStream, now: float) -> None:
@@ -149,29 +153,32 @@ def streamed_monitor_ids(self: Station21) -> set[int]:
 # -- CSMS-initiated ----------------------------------------------------------------------------------------
 
 
+@HANDLERS.call("AdjustPeriodicEventStream")
 def on_call_AdjustPeriodicEventStream(self: Station21, call: Call, now: float) -> None:
     stream = self.streams.get(call.payload["id"])
     if stream is None:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownStream",
+        self.answer(call, {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownStream",
                                                                    "additionalInfo": "no such stream"}}, now)
         return
     params = call.payload["params"]
     stream.interval = int(params.get("interval", stream.interval))
     stream.values = int(params.get("values", stream.values))
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.emit("event_stream", now, stream_id=stream.id, status="Adjusted", **stream.params())
 
 
+@HANDLERS.call("GetPeriodicEventStream")
 def on_call_GetPeriodicEventStream(self: Station21, call: Call, now: float) -> None:
     data = [s.constant_data() for s in self.streams.values() if s.open]
-    self.rpc.reply(call, {"constantStreamData": data} if data else {}, now)
+    self.answer(call, {"constantStreamData": data} if data else {}, now)
 
 
+@HANDLERS.call("SetVariableMonitoring", override=True)
 def on_call_SetVariableMonitoring(self: Station21, call: Call, now: float) -> None:
     """As in 2.0.1, then open a stream for each accepted periodic monitor set with ``periodicEventStream``."""
     items = call.payload["setMonitoringData"]
     results = self.monitoring.set_variable_monitoring(items, device_glue.utc(self, now))
-    self.rpc.reply(call, {"setMonitoringResult": results}, now)
+    self.answer(call, {"setMonitoringResult": results}, now)
     device_glue.schedule_monitors(self, now)
     for item, result in zip(items, results, strict=False):
         params = item.get("periodicEventStream")
@@ -181,26 +188,7 @@ def on_call_SetVariableMonitoring(self: Station21, call: Call, now: float) -> No
             open_stream(self, result["id"], int(params.get("interval", 0)), int(params.get("values", 0)), now)
 
 
-def on_timer(self: Station21, name: Any, now: float) -> bool:
-    if isinstance(name, tuple) and len(name) == 2 and name[0] == "stream":
-        stream = self.streams.get(name[1])
-        if stream is not None and stream.open:
-            _sample(self, stream, now)
-        return True
-    if name == "monitor_periodic":
-        skip = streamed_monitor_ids(self)
-        events = [e for e in self.monitoring.due_events(device_glue.utc(self, now))
-                  if e.get("variableMonitoringId") not in skip]
-        if events:
-            device_glue.notify_events(self, events, now)
-        device_glue.schedule_monitors(self, now)
-        return True
-    return False
-
-
-HANDLERS: dict[str, Callable[[Station21, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}
-RESULT_HANDLERS: dict[str, Callable[[Station21, PendingCall, JSON, float], None]] = {
-    "OpenPeriodicEventStream": result_OpenPeriodicEventStream,
-}
+def _stream_timer(self: Station21, stream_id: int, now: float) -> None:
+    stream = self.streams.get(stream_id)
+    if stream is not None and stream.open:
+        _sample(self, stream, now)

@@ -12,11 +12,13 @@ element's tax rates / 100)``. ``minCost`` / ``maxCost`` bound the total (excl. t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
+from ocppemu.station.clock import parse_iso
+from ocppemu.station.v21.registry import HANDLERS
 
 if TYPE_CHECKING:
     from ocppemu.station.v21.station import Station21
@@ -54,9 +56,14 @@ class TariffTable:
         self.defaults[evse_id] = dict(tariff)
         return "Accepted"
 
-    def for_evse(self, evse_id: int) -> JSON | None:
-        """The default tariff that applies to ``evse_id`` (its own, else the station-wide one)."""
-        return self.defaults.get(evse_id) or self.defaults.get(0)
+    def for_evse(self, evse_id: int, at: float | None = None) -> JSON | None:
+        """The default tariff that applies to ``evse_id`` at station time ``at`` (its own, else the station-wide
+        one); a tariff whose ``validFrom`` is still ahead of ``at`` does not apply yet."""
+        for where in (evse_id, 0):
+            tariff = self.defaults.get(where)
+            if tariff is not None and (at is None or _valid_from(tariff) <= at):
+                return tariff
+        return None
 
     def assignments(self, evse_id: int) -> list[JSON]:
         """``TariffAssignmentType`` items for GetTariffs: every tariff (``evse_id`` 0) or those of one EVSE."""
@@ -85,6 +92,11 @@ class TariffTable:
             done = {r["tariffId"] for r in results}
             results += [{"tariffId": t, "status": "NoTariff"} for t in sorted(wanted - done)]
         return results or [{"status": "NoTariff"}]
+
+
+def _valid_from(tariff: JSON) -> float:
+    start = parse_iso(tariff["validFrom"]) if isinstance(tariff.get("validFrom"), str) else None
+    return float("-inf") if start is None else start
 
 
 def _price(element: JSON, key: str) -> float:
@@ -142,21 +154,23 @@ def _info(code: str, text: str) -> JSON:
     return {"reasonCode": code[:20], "additionalInfo": text[:1024]}
 
 
+@HANDLERS.call("SetDefaultTariff")
 def on_call_SetDefaultTariff(self: Station21, call: Call, now: float) -> None:
     evse_id, tariff = call.payload["evseId"], call.payload["tariff"]
     if evse_id != 0 and evse_id not in self.evses:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", f"no EVSE {evse_id}")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", f"no EVSE {evse_id}")}, now)
         return
     status = self.tariffs.set_default(evse_id, tariff)
-    self.rpc.reply(call, {"status": status}, now)
+    self.answer(call, {"status": status}, now)
     if status == "Accepted":
         self.emit("tariff", now, evse_id=evse_id, tariff_id=tariff["tariffId"], tariff_kind="DefaultTariff")
 
 
+@HANDLERS.call("GetTariffs")
 def on_call_GetTariffs(self: Station21, call: Call, now: float) -> None:
     evse_id = call.payload["evseId"]
     if evse_id != 0 and evse_id not in self.evses:
-        self.rpc.reply(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", f"no EVSE {evse_id}")}, now)
+        self.answer(call, {"status": "Rejected", "statusInfo": _info("UnknownEvse", f"no EVSE {evse_id}")}, now)
         return
     found = self.tariffs.assignments(evse_id)
     for evse in self.evses.values():
@@ -169,29 +183,31 @@ def on_call_GetTariffs(self: Station21, call: Call, now: float) -> None:
                 item["idTokens"] = [tx.id_token.id[:255]]
             found.append(item)
     if not found:
-        self.rpc.reply(call, {"status": "NoTariff"}, now)
+        self.answer(call, {"status": "NoTariff"}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted", "tariffAssignments": found}, now)
+    self.answer(call, {"status": "Accepted", "tariffAssignments": found}, now)
 
 
+@HANDLERS.call("ClearTariffs")
 def on_call_ClearTariffs(self: Station21, call: Call, now: float) -> None:
     results = self.tariffs.clear(call.payload.get("tariffIds"), call.payload.get("evseId"))
-    self.rpc.reply(call, {"clearTariffsResult": results}, now)
+    self.answer(call, {"clearTariffsResult": results}, now)
 
 
+@HANDLERS.call("ChangeTransactionTariff")
 def on_call_ChangeTransactionTariff(self: Station21, call: Call, now: float) -> None:
     tid, tariff = call.payload["transactionId"], call.payload["tariff"]
     evse = next((e for e in self.evses.values() if e.active_tx is not None and e.active_tx.transaction_id == tid),
                 None)
     if evse is None or evse.active_tx is None:
-        self.rpc.reply(call, {"status": "TxNotFound"}, now)
+        self.answer(call, {"status": "TxNotFound"}, now)
         return
     current = self.tx_tariffs.get(tid)
     if current is not None and current["currency"] != tariff["currency"]:
-        self.rpc.reply(call, {"status": "NoCurrencyChange", "statusInfo": _info(
+        self.answer(call, {"status": "NoCurrencyChange", "statusInfo": _info(
             "NoCurrencyChange", f"the transaction is priced in {current['currency']}")}, now)
         return
-    self.rpc.reply(call, {"status": "Accepted"}, now)
+    self.answer(call, {"status": "Accepted"}, now)
     self.tx_tariffs[tid] = dict(tariff)
     self.tariff_sent.discard(tid)
     self.emit("tariff", now, evse_id=evse.id, tariff_id=tariff["tariffId"], tariff_kind="DriverTariff",
@@ -203,25 +219,18 @@ def on_call_ChangeTransactionTariff(self: Station21, call: Call, now: float) -> 
 
 
 
+@HANDLERS.call("NotifyWebPaymentStarted")
 def on_call_NotifyWebPaymentStarted(self: Station21, call: Call, now: float) -> None:
     """A driver started paying on a web page for ``evseId``: the EVSE waits ``timeout`` seconds for it."""
     evse_id, timeout = call.payload["evseId"], call.payload["timeout"]
-    self.rpc.reply(call, {}, now)
+    self.answer(call, {}, now)
     if evse_id not in self.evses:
         return
     self.web_payments[evse_id] = now + max(0, timeout)
-    self.timers.set(("web_payment", evse_id), now + max(0, timeout))
+    self.timers.set(("web_payment", evse_id), now + max(0, timeout), partial(_web_payment_timeout, self, evse_id))
     self.emit("web_payment", now, evse_id=evse_id, status="Started", timeout=timeout)
 
 
-def on_timer(self: Station21, name: Any, now: float) -> bool:
-    if isinstance(name, tuple) and len(name) == 2 and name[0] == "web_payment":
-        if self.web_payments.pop(name[1], None) is not None:
-            self.emit("web_payment", now, evse_id=name[1], status="TimedOut")
-        return True
-    return False
-
-
-HANDLERS: dict[str, Callable[[Station21, Call, float], None]] = {
-    name.removeprefix("on_call_"): fn for name, fn in list(globals().items()) if name.startswith("on_call_")
-}
+def _web_payment_timeout(self: Station21, evse_id: int, now: float) -> None:
+    if self.web_payments.pop(evse_id, None) is not None:
+        self.emit("web_payment", now, evse_id=evse_id, status="TimedOut")

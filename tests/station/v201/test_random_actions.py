@@ -24,7 +24,7 @@ ACTIONS = CAT.csms_initiated()
 
 def test_every_csms_action_has_a_handler() -> None:
     core = Driver().core
-    missing = [a for a in ACTIONS if a not in core._call_handlers]
+    missing = [a for a in ACTIONS if a not in core.handlers.calls]
     assert missing == []
 
 

@@ -25,7 +25,7 @@ ACTIONS = CAT.csms_initiated()
 def test_every_csms_action_has_a_handler() -> None:
     core = Driver().core
     assert len(ACTIONS) == len(catalogue(Version.V201).csms_initiated()) + 15
-    assert [a for a in ACTIONS if a not in core._call_handlers] == []
+    assert [a for a in ACTIONS if a not in core.handlers.calls] == []
 
 
 @pytest.mark.parametrize("action", ACTIONS)
