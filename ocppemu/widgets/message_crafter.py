@@ -25,6 +25,7 @@ from ocppemu.ocpp.validation import validate
 from ocppemu.ocpp.versions import Version
 from ocppemu.widgets import render
 from ocppemu.widgets.message_templates import MessageTemplate, MessageTemplates
+from ocppemu.widgets.scenario_steps import crafted_step, scenario_text, station_part
 from ocppemu.widgets.send_schedule import Plan, plan
 from ocppemu.widgets.tasks import TaskRunner
 from ocppemu.workbench.interface import SendMessageRequest, SendMessageResult, WorkbenchAPI
@@ -207,6 +208,19 @@ class MessageCrafter(w.VBox):
         self.schedules: list[tuple[str, Plan, asyncio.Task[None]]] = []
         self.schedule_button.on_click(lambda _b: self.schedule())
         self.cancel_button.on_click(lambda _b: self.cancel_scheduled())
+        # scenario steps
+        self.step_button = w.Button(description="Add as scenario step", icon="plus")
+        self.step_button.add_class("ocppemu-add-step")
+        self.step_button.on_click(lambda _b: self.add_step())
+        self.clear_steps_button = w.Button(description="Clear steps", icon="eraser")
+        self.clear_steps_button.on_click(lambda _b: self.clear_steps())
+        self.scenario_name = w.Text(value="crafted", description="Scenario", layout=w.Layout(width="260px"))
+        self.scenario_name.observe(lambda _c: self._show_scenario(), "value")
+        self.scenario_box = w.HTML()
+        self.scenario_box.add_class("ocppemu-scenario-steps")
+        self.steps: list[dict[str, Any]] = []
+        self.step_stations: dict[str, dict[str, Any]] = {}
+        self.configs: dict[str, dict[str, Any]] = {}
         self.history_pick = w.Select(description="History", options=[], rows=5, layout=w.Layout(width="100%"))
         self.template_name = w.Text(description="Name", placeholder="boot-pending-check")
         self.save_template_button = w.Button(description="Save as template", icon="save")
@@ -230,12 +244,15 @@ class MessageCrafter(w.VBox):
             w.HBox([self.when, self.delay, self.at, self.repeat, self.every, self.schedule_button,
                     self.cancel_button], layout=w.Layout(flex_flow="row wrap")), self.scheduled,
             self.tasks.status, self.result,
+            w.HTML("<h4>Scenario steps</h4>"),
+            w.HBox([self.scenario_name, self.step_button, self.clear_steps_button]), self.scenario_box,
             w.HTML("<h4>History</h4>"), self.history_pick,
             w.HTML("<h4>Templates</h4>"),
             w.HBox([self.template_name, self.save_template_button]),
             w.HBox([self.template_pick, self.load_template_button])])
         self.add_class("ocppemu-crafter")
         self._show_templates()
+        self._show_scenario()
         self.refresh()
 
     def refresh(self) -> None:
@@ -252,6 +269,7 @@ class MessageCrafter(w.VBox):
         stations = (await self.wb.list_stations()).stations
         self.versions = {v.station_id: Version.parse(str(v.config.get("protocol_version", "1.6")))
                          for v in stations}
+        self.configs = {v.station_id: v.config for v in stations}
         current = self.station.value
         self.station.options = list(self.versions)
         self.station.value = current if current in self.versions else next(iter(self.versions), None)
@@ -366,6 +384,53 @@ class MessageCrafter(w.VBox):
             self.tasks.ok(f"{label}: {result.outcome}")
 
         self.tasks.spawn(run(), f"send {label}")
+
+    def add_step(self) -> None:
+        """Append the editor's message to the scenario being built, as a step of the scenario format (checked by
+        the scenario loader); it expects what the last send of the same message got."""
+        sid, mode, body = self.station.value, self.mode.value, self.editor.value
+        if not sid:
+            self.tasks.fail("add step: choose a station")
+            return
+        verdict = self.validate()
+        if not verdict.ok:
+            self.tasks.fail(f"not added: {verdict.message}")
+            return
+        last = self.history[0] if self.history else None
+        outcome = last.outcome if last is not None and last.body == body and last.station_id == sid else None
+        step = crafted_step(mode, self.action.value or "", body, sid, outcome)
+        stations = {**self.step_stations, sid: station_part(self.configs.get(sid, {}))}
+        try:
+            scenario_text(self.scenario_name.value, stations, [*self.steps, step])
+        except ValueError as exc:
+            self.tasks.fail(f"not added: {exc}")
+            return
+        self.steps.append(step)
+        self.step_stations = stations
+        self._show_scenario()
+        self.tasks.ok(f"added step {len(self.steps)}: {sent_label(mode, self.action.value or '', body)}")
+
+    def clear_steps(self) -> None:
+        self.steps, self.step_stations = [], {}
+        self._show_scenario()
+
+    def scenario(self) -> str:
+        """The scenario file (YAML) of the steps added so far."""
+        return scenario_text(self.scenario_name.value, self.step_stations, self.steps)
+
+    def _show_scenario(self) -> None:
+        if not self.steps:
+            self.scenario_box.value = ("<i>No steps yet: craft a message and add it; the steps make a scenario "
+                                       "file to run with <code>ocppemu run</code>.</i>")
+            return
+        try:
+            text = self.scenario()
+        except ValueError as exc:
+            self.scenario_box.value = f"<span style='color:#b00020'>{render.esc(exc)}</span>"
+            return
+        name = text.split("\nname: ", 1)[1].split("\n", 1)[0]
+        self.scenario_box.value = (render.json_block(text, max_height="240px")
+                                   + render.download_link(text, f"{name}.yaml", "application/yaml"))
 
     def _restore(self) -> None:
         idx = self.history_pick.value

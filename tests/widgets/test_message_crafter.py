@@ -141,3 +141,41 @@ async def test_scheduled_repeated_sends_and_labels_of_what_was_sent(wb: Workbenc
     await asyncio.sleep(0)
     await eventually(lambda: c.scheduled.value == "", what="the schedule cancelled")
     await c.close()
+
+
+async def test_crafted_messages_become_steps_of_a_scenario_the_loader_accepts(wb: WorkbenchAPI,
+                                                                              tmp_path: Path) -> None:
+    import yaml
+
+    from ocppemu.scenarios.loader import loads
+
+    await connected_station(wb, "CR-SC")
+    c = MessageCrafter(wb, templates_path=tmp_path / "t.json")
+    await c.tasks.idle()
+    assert "No steps yet" in c.scenario_box.value
+    c.send()
+    await c.tasks.idle()
+    c.add_step()  # the Heartbeat just sent: it got a result, which is the format's default expectation
+    c.scope.value = False
+    c.mode.value = "raw"
+    c.editor.value = '[2, "raw-sc", "NoSuchAction", {}]'
+    c.timeout.value = 3
+    c.send()
+    await c.tasks.idle()
+    c.add_step()  # answered with a CallError: the step expects one
+    c.scenario_name.value = "crafted heartbeat"
+    text = c.scenario()
+    doc = yaml.safe_load(text)
+    assert doc["name"] == "crafted-heartbeat" and [s["id"] for s in doc["stations"]] == ["CR-SC"]
+    assert doc["stations"][0]["config"]["protocol_version"] == "1.6"
+    assert "csms_url" not in doc["stations"][0]["config"]  # the run decides where it connects
+    assert doc["steps"][0] == "connect"
+    assert doc["steps"][1] == {"send": {"action": "Heartbeat", "payload": {}, "on": ["CR-SC"]}}
+    assert doc["steps"][2] == {"send_raw": {"raw": '[2, "raw-sc", "NoSuchAction", {}]', "on": ["CR-SC"],
+                                            "expect": "error"}}
+    scenario = loads(text)
+    assert [s.kind for s in scenario.model.steps] == ["connect", "send", "send_raw"]
+    assert "crafted-heartbeat.yaml" in c.scenario_box.value
+    c.clear_steps()
+    assert c.steps == [] and "No steps yet" in c.scenario_box.value
+    await c.close()
