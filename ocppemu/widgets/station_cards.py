@@ -15,14 +15,14 @@ import contextlib
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import ipywidgets as w
 
 from ocppemu.widgets import render
 from ocppemu.widgets.connection import follow_events, readable_error
 from ocppemu.widgets.tasks import TaskRunner
-from ocppemu.workbench.interface import ActionRequest, StationView, WorkbenchAPI
+from ocppemu.workbench.interface import ActionName, ActionRequest, StationView, WorkbenchAPI
 
 # ChargePointErrorCode of OCPP 1.6 (2.x faults carry no code: the engine ignores it there).
 ERROR_CODES = ("OtherError", "ConnectorLockFailure", "EVCommunicationError", "GroundFailure", "HighTemperature",
@@ -45,6 +45,19 @@ CONNECTOR_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Fault", "fault", "the connector reports the chosen error code (Faulted)"),
     ("Recover", "clear_fault", "the fault clears"),
 )
+
+
+#: Actions with controls of their own (or needing fields the card does not offer).
+_NOT_A_BUTTON = frozenset({"disconnect_network", "set_connector_status"})
+
+
+def card_actions() -> list[tuple[str, str, str]]:
+    """The connector buttons: :data:`CONNECTOR_ACTIONS`, then any other action the workbench's
+    :data:`~ocppemu.workbench.interface.ActionName` offers (a new engine action gets a button by itself)."""
+    known = {a for _l, a, _w in CONNECTOR_ACTIONS}
+    extra = [(a.replace("_", " ").capitalize(), a, a.replace("_", " ")) for a in get_args(ActionName)
+             if a not in known and a not in _NOT_A_BUTTON]
+    return [*CONNECTOR_ACTIONS, *extra]
 
 
 def _ts(value: Any) -> float | None:
@@ -161,7 +174,7 @@ class StationCard(w.VBox):
                                      layout=w.Layout(width="230px"), style={"description_width": "40px"})
         self.error_code.add_class("ocppemu-pick-error")
         buttons = []
-        for label, action, what in CONNECTOR_ACTIONS:
+        for label, action, what in card_actions():
             b = w.Button(description=label, tooltip=what, layout=w.Layout(width="auto"))
             b.add_class(f"ocppemu-act-{action}")
             b.on_click(lambda _b, a=action: self.act(a))

@@ -150,3 +150,14 @@ def test_the_heartbeat_age_after_a_reconnect_is_the_new_connections() -> None:
     assert heartbeat_state(v, 1500)[0] == "#b45309"
     colour, why = heartbeat_state(v, 1500, 1490)
     assert colour == "#1b7f3a" and "connected 10s ago" in why
+
+
+def test_every_connector_action_of_the_workbench_has_a_button() -> None:
+    from typing import get_args
+
+    from ocppemu.widgets.station_cards import card_actions
+    from ocppemu.workbench.interface import ActionName
+
+    buttons = {a for _label, a, _what in card_actions()}
+    # the network drop has its own control (with its seconds); a raw status needs fields a card does not offer
+    assert set(get_args(ActionName)) - buttons == {"disconnect_network", "set_connector_status"}
