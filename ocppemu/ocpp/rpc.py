@@ -6,6 +6,12 @@ passes ``now`` (seconds since the epoch) and asks :meth:`RpcEndpoint.next_deadli
 :meth:`RpcEndpoint.tick` for call time-outs. Every frame in both directions is reported to ``record_sink`` as a
 :class:`~ocppemu.ocpp.records.FrameRecord`.
 
+When our frames are recorded: by default when they are produced (for callers that take the outbox and write it at
+once, as the tests do). A caller with a real transport sets :attr:`RpcEndpoint.record_sent_on_write`, takes
+frames with :meth:`RpcEndpoint.take_outgoing` and reports each write with :meth:`RpcEndpoint.written`: a frame is
+then recorded as ``sent`` when it has been written, stamped with that time, and a frame that never reached the
+transport (the connection dropped first) is counted in :attr:`RpcEndpoint.unwritten`, not recorded as sent.
+
 Guarantees: at most one of our CALLs is in flight at a time (others wait in order); a peer's bad input never
 raises, it becomes a CALLERROR answer (for CALLs) and a :class:`Finding`.
 """
@@ -17,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ocppemu.ocpp import framing
 from ocppemu.ocpp.catalogue import catalogue
@@ -85,6 +91,18 @@ class Finding:
 Event = IncomingCall | IncomingSend | CallCompleted | CallFailed | Finding
 
 
+class WireCodec(Protocol):
+    """How frames look on the wire when not as OCPP-J text (OCPP 1.6 over SOAP: :mod:`ocppemu.ocpp.soap`).
+
+    ``serialise`` gets the action a CALLRESULT or CALLERROR answers (``None`` when unknown); ``parse`` never
+    raises on peer input, it returns a frame or the :class:`Violation` to report and, when answerable, answer.
+    """
+
+    def serialise(self, frame: framing.Frame, action: str | None = None) -> str: ...
+
+    def parse(self, text: str | bytes) -> framing.Frame | Violation: ...
+
+
 def _ts(now: float) -> datetime:
     return datetime.fromtimestamp(now, UTC)
 
@@ -100,7 +118,13 @@ class RpcEndpoint:
     validate_incoming: bool = True
     spelling: Spelling = "errata"
     record_sink: Callable[[FrameRecord], None] | None = None
+    codec: WireCodec | None = None
+    """``None``: OCPP-J text frames; otherwise every frame is written and read through this codec."""
+    record_sent_on_write: bool = False
     outbox: list[str] = field(default_factory=list)
+    #: Frames of ours that were produced but never written (dropped with a closed connection).
+    unwritten: int = 0
+    _unsent: list[FrameRecord | None] = field(default_factory=list)  # records of ``outbox``, in step with it
     _queue: deque[PendingCall] = field(default_factory=deque)
     _in_flight: PendingCall | None = None
     _raw_in_flight: dict[str, PendingCall] = field(default_factory=dict)
@@ -139,7 +163,7 @@ class RpcEndpoint:
             if problem is not None:
                 return problem
         frame = Send(str(uuid.uuid4()), action, payload)
-        text = framing.serialise(frame)
+        text = self._serialise(frame, action)
         self.outbox.append(text)
         self._record_out(frame, text, now)
         return frame
@@ -149,7 +173,7 @@ class RpcEndpoint:
 
         If it parses as a CALL its answer is correlated and reported like any other call's.
         """
-        frame = framing.parse(text, self.version)
+        frame = self._parse(text)
         self.outbox.append(text)
         pending = None
         if isinstance(frame, Call):
@@ -167,7 +191,7 @@ class RpcEndpoint:
         pending.deadline = now + self.call_timeout
         self._in_flight = pending
         frame = Call(pending.message_id, pending.action, pending.payload)
-        text = framing.serialise(frame)
+        text = self._serialise(frame, pending.action)
         self.outbox.append(text)
         self._record_out(frame, text, now)
 
@@ -191,7 +215,7 @@ class RpcEndpoint:
                                  action=call.action)
                 return
         frame = CallResult(call.message_id, payload)
-        text = framing.serialise(frame)
+        text = self._serialise(frame, call.action)
         self.outbox.append(text)
         self._record_out(frame, text, now, action=call.action)
 
@@ -202,7 +226,7 @@ class RpcEndpoint:
         wire = wire_code(code, self.version, self.spelling)
         cls = CallResultError if result_error else CallError
         frame = cls(message_id, wire, description[:255], details or {})
-        text = framing.serialise(frame)
+        text = self._serialise(frame, action)
         self.outbox.append(text)
         self._record_out(frame, text, now, action=action)
 
@@ -212,7 +236,7 @@ class RpcEndpoint:
         """Handle one message from the peer and return what happened."""
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        frame = framing.parse(text, self.version)
+        frame = self._parse(text)
         if isinstance(frame, Violation):
             return self._on_bad_frame(frame, text, now)
         if isinstance(frame, Call):
@@ -222,12 +246,29 @@ class RpcEndpoint:
             return [IncomingSend(frame)]
         return self._on_answer(frame, text, now)
 
+    def wire_text(self, frame: framing.Frame, action: str | None = None) -> str:
+        """``frame`` as this endpoint writes it (OCPP-J text, or a SOAP envelope with a codec); nothing is sent."""
+        return self._serialise(frame, action)
+
+    def _serialise(self, frame: framing.Frame, action: str | None) -> str:
+        return framing.serialise(frame) if self.codec is None else self.codec.serialise(frame, action)
+
+    def _parse(self, text: str) -> framing.Frame | Violation:
+        return framing.parse(text, self.version) if self.codec is None else self.codec.parse(text)
+
     def _on_bad_frame(self, violation: Violation, text: str, now: float) -> list[Event]:
         self._record_in(None, text, now, validation_error=str(violation), message_id=violation.message_id)
         if violation.answerable and violation.message_id is not None:
             self.reply_error(violation.message_id, violation.code, violation.description, now,
                              action=violation.action)
-        return [Finding(violation, text, now)]
+        events: list[Event] = [Finding(violation, text, now)]
+        if self.codec is not None and not violation.answerable and violation.message_id is not None:
+            # A SOAP answer is tied to its request: an unusable one ends the call now instead of at its time-out.
+            pending = self._take_pending(violation.message_id)
+            if pending is not None:
+                events.append(CallFailed(pending, "invalid_result", violation))
+                self._pump(now)
+        return events
 
     def _on_call(self, call: Call, text: str, now: float) -> list[Event]:
         spec = catalogue(self.version).get(call.action)
@@ -326,23 +367,61 @@ class RpcEndpoint:
         for p in self._raw_in_flight.values():
             events.append(CallFailed(p, "disconnected"))
         self._raw_in_flight.clear()
-        self.outbox.clear()
+        self.discard_outbox()
         return events
 
     def take_outbox(self) -> list[str]:
-        out = self.outbox
-        self.outbox = []
+        """The frames to write, in order; the caller writes them now (their deferred records are emitted now)."""
+        out, unsent = self.outbox, self._unsent
+        self.outbox, self._unsent = [], []
+        for record in unsent:
+            if record is not None:
+                self._emit(record)
         return out
+
+    def take_outgoing(self) -> list[tuple[str, FrameRecord | None]]:
+        """The frames to write with their records: report each one with :meth:`written` once it is written."""
+        out, unsent = self.outbox, self._unsent
+        self.outbox, self._unsent = [], []
+        if not self.record_sent_on_write:
+            return [(text, None) for text in out]
+        return list(zip(out, unsent, strict=True))
+
+    def written(self, record: FrameRecord | None, now: float) -> None:
+        """The frame of ``record`` (from :meth:`take_outgoing`) was written at ``now``: record it as sent."""
+        if record is not None:
+            record.timestamp = _ts(now)
+            self._emit(record)
+
+    def discard_outbox(self) -> int:
+        """Drop the frames not yet taken (nowhere to write them); returns how many, also added to ``unwritten``."""
+        n = len(self.outbox)
+        self.unwritten += n
+        self.outbox.clear()
+        self._unsent.clear()
+        return n
 
     # -- records -----------------------------------------------------------------------------------------------
 
     def _record(self, direction: Literal["sent", "received"], kind: MessageKind, message_id: str | None,
                 action: str | None, payload: Any, raw: str, now: float, **extra: Any) -> None:
+        deferred = direction == "sent" and self.record_sent_on_write
         if self.record_sink is None:
+            if deferred:
+                self._unsent.append(None)
             return
+        record = FrameRecord(_ts(now), self.station_id, direction, kind, message_id, action, self.version.value,
+                             payload, raw, **extra)
+        if deferred:
+            self._unsent.append(record)  # recorded by written(), when the transport has written it
+        else:
+            self._emit(record)
+
+    def _emit(self, record: FrameRecord) -> None:
         self._seq += 1
-        self.record_sink(FrameRecord(_ts(now), self.station_id, direction, kind, message_id, action,
-                                     self.version.value, payload, raw, seq=self._seq, **extra))
+        record.seq = self._seq
+        if self.record_sink is not None:
+            self.record_sink(record)
 
     def _record_out(self, frame: framing.Frame | Violation, text: str, now: float, *,
                     action: str | None = None) -> None:

@@ -46,12 +46,22 @@ def default_transport(config: StationConfig) -> Transport:
     return WebSocketTransport.from_config(config)
 
 
+def default_transport_for(core: StationCore) -> TransportFactory:
+    """WebSocket for ws(s):// CSMS URLs; for http(s):// OCPP 1.6 over SOAP (the core then speaks SOAP)."""
+    from ocppemu.transport.soap import install_soap, is_soap_url
+
+    if is_soap_url(core.config.csms_url):
+        return install_soap(core).transport
+    return default_transport
+
+
 class StationRuntime:
     """Runs one station core against its CSMS. Create it, ``await start()``, act, ``await stop()``."""
 
     def __init__(self, core: StationCore, transport_factory: TransportFactory | None = None) -> None:
         self.core = core
-        self._factory = transport_factory or default_transport
+        core.rpc.record_sent_on_write = True  # frames are recorded as sent when the transport has written them
+        self._factory = transport_factory or default_transport_for(core)
         self._transport: Transport | None = None
         self._main: asyncio.Task[None] | None = None
         self._tasks: asyncio.TaskGroup | None = None
@@ -61,7 +71,8 @@ class StationRuntime:
         self._timer_at: float | None = None
         self._hold_until = 0.0
         self._reconnect_now = asyncio.Event()
-        #: The station's reconnect-jitter generator (stream ``"reconnect"`` of :func:`station_rng`).
+        #: The station's reconnect-jitter generator: its own stream (``"reconnect"``) of :func:`station_rng`, so that
+        #: reconnecting never shifts what the core draws for simulated behaviour.
         self.rng = station_rng(self.config.simulation.seed, self.config.station_id, "reconnect")
         self.backoff = Backoff.from_config(self.config.simulation, self.rng)
         self.state: State = "stopped"
@@ -129,7 +140,7 @@ class StationRuntime:
             if self._transport is not None and self._transport.is_open:
                 self._wake.set()
             elif not self.core.is_connected:
-                self.core.rpc.outbox.clear()  # written while offline: nowhere to go, the core re-sends what matters
+                self.core.rpc.discard_outbox()  # written while offline: nowhere to go, the core re-sends what matters
         self._reschedule()
 
     def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> bool:
@@ -295,6 +306,8 @@ class StationRuntime:
                 self.flush()
         except TransportClosed as exc:
             reason, code, close_reason = str(exc), exc.code, exc.reason
+            if exc.code is None and exc.by_peer and exc.reason:
+                self.core.last_error = exc.reason  # a transport without close codes (SOAP) says why it ended
         finally:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -309,11 +322,22 @@ class StationRuntime:
                 self.flush()
 
     async def _write(self, transport: Transport) -> None:
+        """Write what the core produced, in order; each frame is recorded as sent once the transport took it."""
+        rpc = self.core.rpc
         while True:
             await self._wake.wait()
             self._wake.clear()
-            for text in self.core.take_outbox():
-                try:
+            outgoing = rpc.take_outgoing()
+            done = 0
+            try:
+                for text, record in outgoing:
                     await transport.send(text)
-                except TransportError:
-                    return  # the reader sees the connection end and cleans up
+                    rpc.written(record, time.time())
+                    done += 1
+            except TransportError:
+                return  # the reader sees the connection end and cleans up
+            finally:
+                if done < len(outgoing):
+                    rpc.unwritten += len(outgoing) - done
+                    log.info("station %s: connection ended with %d frame(s) unwritten", self.config.station_id,
+                             len(outgoing) - done)

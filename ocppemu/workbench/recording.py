@@ -5,6 +5,13 @@ frames go to the :class:`~ocppemu.store.buffer.MessageBuffer`; transactions, met
 changes go to one background writer (bounded, coalescing transaction updates); subscribers get every frame and
 event synchronously and must not block (the workbench's event bus gives each subscriber its own bounded queue).
 Nothing here can slow a station down or make it fail: a store outage is counted and retried, never raised.
+
+A meter sample costs one store write (its values go to the store together). The offline queue is mirrored to the
+store only for what can outlive a connection: an entry queued while the station is offline is written at once; one
+queued while online (the usual MeterValues or TransactionEvent, sent at once) is written only if it is still
+unanswered after ``queue_grace`` seconds, so a message the CSMS answers in time costs no queue write at all. A crash
+of the emulator can lose at most ``queue_grace`` seconds of online messages, as it can lose that much of the
+message log (``batch_interval``).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,15 +55,18 @@ class _QueueMirror:
         self.recorder, self.station_id = recorder, station_id
 
     def pushed(self, entry: QueuedMessage) -> None:
-        repo = self.recorder.repo
-        if repo is not None:
-            doc = entry.to_doc()
-            self.recorder.write(lambda: repo.queue_push(self.station_id, f"{entry.key:012d}", doc))
+        if self.recorder.repo is None:
+            return
+        if entry.offline:
+            self.recorder.save_queued(self.station_id, entry)
+        else:
+            self.recorder.defer_queued(self.station_id, entry)
 
     def removed(self, entry: QueuedMessage) -> None:
         repo = self.recorder.repo
-        if repo is not None:
-            self.recorder.write(lambda: repo.queue_remove(self.station_id, f"{entry.key:012d}"))
+        if repo is None or self.recorder.forget_queued(self.station_id, entry):
+            return  # answered before it was ever written: nothing to remove either
+        self.recorder.write(lambda: repo.queue_remove(self.station_id, f"{entry.key:012d}"))
 
 
 @dataclass(slots=True)
@@ -93,8 +104,13 @@ class Recorder:
     """Fan-out of station outputs. ``repo`` may be None (no store: subscribers and the JSON-lines file only)."""
 
     def __init__(self, repo: Repository | None, *, buffer_size: int = 10000, batch_interval: float = 1.0,
-                 jsonl_path: str | Path | None = None, max_pending_writes: int = 100000) -> None:
+                 jsonl_path: str | Path | None = None, max_pending_writes: int = 100000,
+                 queue_grace: float | None = None) -> None:
         self.repo = repo
+        #: Seconds an entry queued while online may stay unanswered before it is mirrored to the store.
+        self.queue_grace = batch_interval if queue_grace is None else queue_grace
+        self._unsaved: dict[tuple[str, int], tuple[float, QueuedMessage]] = {}
+        self._unsaved_timer: asyncio.TimerHandle | None = None
         self.buffer = MessageBuffer(repo, max_size=buffer_size, interval=batch_interval) if repo else None
         self._jsonl: IO[str] | None = open(jsonl_path, "a", encoding="utf-8") if jsonl_path else None  # noqa: SIM115
         self._frame_listeners: list[FrameListener] = []
@@ -123,6 +139,7 @@ class Recorder:
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - loop.time())
 
+        self._save_unsaved(everything=True)  # the offline queue's unsaved entries are written like the rest
         lost_writes = 0
         if self._writer is not None:
             with contextlib.suppress(TimeoutError):
@@ -151,7 +168,8 @@ class Recorder:
         return Unwritten(lost_frames, lost_writes)
 
     async def flush(self) -> None:
-        """Wait until every record handed over so far is in the store."""
+        """Wait until every record handed over so far is in the store (offline-queue entries included)."""
+        self._save_unsaved(everything=True)
         await self._writes.join()
         if self.buffer is not None:
             await self.buffer.flush()
@@ -262,12 +280,45 @@ class Recorder:
         if repo is not None and samples:
             self.write(lambda: repo.add_meter_samples(samples))
 
-    def write(self, op: Callable[[], Awaitable[Any]]) -> None:
-        """Queue a store write; dropped (and counted) when the queue is full."""
+    # -- the offline queue's mirror ------------------------------------------------------------------------------
+
+    def save_queued(self, station_id: str, entry: QueuedMessage) -> None:
+        repo = self.repo
+        if repo is not None:
+            doc = entry.to_doc()
+            self.write(lambda: repo.queue_push(station_id, f"{entry.key:012d}", doc))
+
+    def defer_queued(self, station_id: str, entry: QueuedMessage) -> None:
+        """Mirror ``entry`` only if it is still queued ``queue_grace`` seconds from now."""
+        self._unsaved[(station_id, entry.key)] = (time.monotonic() + self.queue_grace, entry)
+        if self._unsaved_timer is None:
+            self._unsaved_timer = asyncio.get_running_loop().call_later(self.queue_grace, self._save_unsaved)
+
+    def forget_queued(self, station_id: str, entry: QueuedMessage) -> bool:
+        """``entry`` left the queue: True when it had never been written (so nothing is to be removed)."""
+        return self._unsaved.pop((station_id, entry.key), None) is not None
+
+    def _save_unsaved(self, everything: bool = False) -> None:
+        if self._unsaved_timer is not None:
+            self._unsaved_timer.cancel()
+            self._unsaved_timer = None
+        now = time.monotonic()
+        due = [k for k, (at, _) in self._unsaved.items() if everything or at <= now]
+        for key in due:
+            _, entry = self._unsaved.pop(key)
+            self.save_queued(key[0], entry)
+        if self._unsaved:
+            wait = max(0.0, min(at for at, _ in self._unsaved.values()) - now)
+            self._unsaved_timer = asyncio.get_running_loop().call_later(wait, self._save_unsaved)
+
+    def write(self, op: Callable[[], Awaitable[Any]]) -> bool:
+        """Queue a store write; dropped (counted, False returned) when the queue is full."""
         try:
             self._writes.put_nowait(op)
         except asyncio.QueueFull:
             self.dropped_writes += 1
+            return False
+        return True
 
     async def _write_loop(self) -> None:
         while True:

@@ -119,18 +119,22 @@ def test_pure_helpers() -> None:
     assert "not answering since" in text and "connection refused" in text and "111" not in text
 
 
-async def test_an_http_csms_address_is_refused_with_the_reason(wb: WorkbenchAPI) -> None:
+async def test_an_http_csms_address_is_soap_and_refused_for_2x_with_the_reason(wb: WorkbenchAPI) -> None:
     import pytest
 
     from ocppemu.workbench.interface import InvalidRequest
 
-    with pytest.raises(InvalidRequest, match="SOAP, which ocppemu does not support yet"):
-        await wb.create_station({"station_id": "K-HTTP", "csms_url": "http://csms.example/ocpp"})
+    with pytest.raises(InvalidRequest, match="SOAP, which exists only for OCPP 1.6"):
+        await wb.create_station({"station_id": "K-HTTP", "csms_url": "http://csms.example/ocpp",
+                                 "protocol_version": "2.0.1"})
     m = StationManager(wb, live_interval=None)
     await m.tasks.idle()
     m.form.inputs["station_id"].value = "K-HTTP"
+    m.form.inputs["protocol_version"].value = "2.0.1"
     m.form.inputs["csms_url"].value = "https://csms.example/ocpp"
-    assert m.form.check() is None  # the form says why next to the field, nothing is sent
+    assert m.form.check() is None  # the form says why, nothing is sent
+    m.form.inputs["protocol_version"].value = "1.6"
+    assert m.form.check() is not None  # 1.6 over SOAP is accepted
     await m.close()
 
 
