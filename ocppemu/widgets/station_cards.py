@@ -163,7 +163,7 @@ class StationCard(w.VBox):
         self.result.add_class("ocppemu-card-result")
         ids = [int(c.get("id") or 1) for c in connectors_of(v)] or [1]
         self.connector = w.Dropdown(options=[(f"#{i}", i) for i in ids], value=ids[0], description="Connector",
-                                    layout=w.Layout(width="150px"), style={"description_width": "64px"})
+                                    layout=w.Layout(width="160px"), style={"description_width": "76px"})
         self.connector.add_class("ocppemu-pick-connector")
         self.tag = w.Combobox(value=str(v.config.get("simulation", {}).get("default_id_tag") or ""),
                               options=owner.tag_options(v), placeholder="id tag (choose or type)",
