@@ -47,8 +47,9 @@ CONNECTOR_ACTIONS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-#: Actions with controls of their own (or needing fields the card does not offer).
-_NOT_A_BUTTON = frozenset({"disconnect_network", "set_connector_status"})
+#: Actions with controls of their own (or needing fields the card does not offer: a raw status, the generator's
+#: settings).
+_NOT_A_BUTTON = frozenset({"disconnect_network", "set_connector_status", "auto_transactions"})
 
 
 def card_actions() -> list[tuple[str, str, str]]:
