@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ocppemu.widgets.dashboard import Dashboard
     from ocppemu.widgets.message_crafter import MessageCrafter
     from ocppemu.widgets.message_inspector import MessageInspector
-    from ocppemu.widgets.scenario_runner import ScenarioRunner
+    from ocppemu.widgets.scenario_runner import ScenarioRunner, run_scenario
     from ocppemu.widgets.session import WorkbenchSession, open_workbench, wait_for_state
     from ocppemu.widgets.station_cards import StationCards
     from ocppemu.widgets.station_manager import StationManager
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 # Imported on first use: a dashboard page loads only what its view needs (page start-up time).
 _WHERE = {"Page": "app", "open_page": "app", "ConfigPanel": "config_panel", "Dashboard": "dashboard",
           "MessageCrafter": "message_crafter", "MessageInspector": "message_inspector",
-          "ScenarioRunner": "scenario_runner", "WorkbenchSession": "session", "open_workbench": "session",
+          "ScenarioRunner": "scenario_runner", "run_scenario": "scenario_runner", "WorkbenchSession": "session",
+          "open_workbench": "session",
           "wait_for_state": "session", "StationCards": "station_cards", "StationManager": "station_manager"}
 
 
@@ -38,4 +39,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["ConfigPanel", "Dashboard", "MessageCrafter", "MessageInspector", "Page", "ScenarioRunner",
-           "StationCards", "StationManager", "WorkbenchSession", "open_page", "open_workbench", "wait_for_state"]
+           "StationCards", "StationManager", "WorkbenchSession", "open_page", "open_workbench", "run_scenario",
+           "wait_for_state"]
