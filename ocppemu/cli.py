@@ -14,7 +14,8 @@ from ocppemu import __version__
 
 def _add_station_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="run one station in the terminal, printing frames live")
-    p.add_argument("--csms", required=True, help="CSMS URL, e.g. ws://127.0.0.1:9000/ocpp (station id is appended)")
+    p.add_argument("--csms", required=True, help="CSMS URL, e.g. ws://127.0.0.1:9000/ocpp (station id is appended); "
+                   "http(s)://HOST:PORT/PATH selects OCPP 1.6 over SOAP")
     p.add_argument("--id", dest="station_id", default="CP001", help="station id (last URL path segment)")
     p.add_argument("--ocpp", default="1.6", help="protocol version: 1.6, 2.0.1 or 2.1")
     p.add_argument("--connectors", type=int, default=1, help="number of connectors (EVSEs for 2.x)")
@@ -32,6 +33,10 @@ def _add_station_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--frames", default=None, help="also append every frame as JSON lines to this file")
     p.add_argument("--quiet", action="store_true", help="do not print frames")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the CSMS to accept the boot")
+    p.add_argument("--soap-listen", metavar="HOST:PORT", default=None,
+                   help="SOAP: where the station's ChargePointService listens (default 127.0.0.1, a free port)")
+    p.add_argument("--soap-advertise", metavar="URL", default=None,
+                   help="SOAP: the ChargePointService URL sent to the CSMS (default http://<listen address>/)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--charge", type=float, default=20.0, help="seconds of charging per session")
     demo.add_argument("--store", default=None, help="store URL (default: the embedded SQLite file)")
     demo.add_argument("--quiet", action="store_true")
+    demo.add_argument("--soap", action="store_true", help="OCPP 1.6 over SOAP instead of WebSocket")
     try:
         from ocppemu.api.server import add_serve_arguments
     except ImportError:  # the daemon is optional in minimal installs

@@ -17,6 +17,7 @@ from ocppemu.config.station import (
     StationRuntimeState,
     TlsConfig,
 )
+from ocppemu.ocpp.framing import dumps
 from ocppemu.ocpp.records import FrameRecord
 from ocppemu.ocpp.versions import Version
 from ocppemu.runtime.station_runtime import StationRuntime
@@ -24,6 +25,7 @@ from ocppemu.station.core import StationCore
 from ocppemu.station.factory import build_core
 from ocppemu.store import default_store_url, open_store
 from ocppemu.store.base import MessageFilter, Repository
+from ocppemu.transport.soap import is_soap_url
 from ocppemu.workbench.recording import Recorder, load_saved
 
 ARROWS = {"sent": "->", "received": "<-"}
@@ -34,7 +36,10 @@ def format_frame(record: FrameRecord, width: int = 220) -> str:
     ts = record.timestamp.strftime("%H:%M:%S.%f")[:-3]
     extra = f" !{record.validation_error}" if record.validation_error else ""
     rtt = f" {record.rtt_ms:.0f}ms" if record.rtt_ms is not None else ""
-    raw = record.raw if len(record.raw) <= width else record.raw[: width - 3] + "..."
+    raw = record.raw
+    if raw.startswith("<") and record.payload is not None:  # a SOAP envelope: its JSON view reads better
+        raw = "[soap] " + dumps(record.payload)
+    raw = raw if len(raw) <= width else raw[: width - 3] + "..."
     return (f"{ts} {record.station_id} {ARROWS[record.direction]} {record.message_type:<10} "
             f"{record.action or '-':<24}{rtt} {raw}{extra}")
 
@@ -69,6 +74,7 @@ def config_from_args(args: argparse.Namespace) -> StationConfig:
         "station_id": args.station_id, "protocol_version": version, "csms_url": args.csms,
         "csms_auth": auth.model_dump(), "tls": tls.model_dump(), "connectors": [c.model_dump() for c in connectors],
         "meter_values_config": meter.model_dump(), "simulation": sim,
+        "soap_listen": getattr(args, "soap_listen", None), "soap_advertise": getattr(args, "soap_advertise", None),
     })
 
 
@@ -125,7 +131,8 @@ async def run_station(args: argparse.Namespace) -> int:
     code = 0
     try:
         if not await runtime.wait_connected(args.timeout):
-            print(f"error: station {config.station_id} was not accepted by {config.connection_url()}: "
+            target = config.csms_url if is_soap_url(config.csms_url) else config.connection_url()
+            print(f"error: station {config.station_id} was not accepted by {target}: "
                   f"{core.last_error or core.registration}", file=sys.stderr)
             code = 1
         elif args.charge is not None:
@@ -161,7 +168,13 @@ async def run_demo(args: argparse.Namespace) -> int:
     """The bundled demo CSMS, ``--stations`` stations, one session each; everything stored."""
     from ocppemu.demo_csms import serve_demo_csms
 
-    csms = await serve_demo_csms("127.0.0.1", 0, heartbeat_interval=30)
+    soap = bool(getattr(args, "soap", False))
+    version = Version.parse(args.ocpp)
+    if soap and version is not Version.V16:
+        print("error: OCPP over SOAP exists only for OCPP 1.6 (--ocpp 1.6)", file=sys.stderr)
+        return 2
+    csms = await serve_demo_csms("127.0.0.1", 0, heartbeat_interval=30, soap_port=0 if soap else None)
+    csms_url = csms.soap_url if soap and csms.soap_url else f"ws://127.0.0.1:{csms.port}/ocpp"
     started = datetime.now(UTC)
     url = args.store or default_store_url()
     repo = open_store(url)
@@ -171,10 +184,9 @@ async def run_demo(args: argparse.Namespace) -> int:
     if not args.quiet:
         recorder.on_frame(printer(sys.stdout))  # type: ignore[arg-type]
     runtimes = []
-    version = Version.parse(args.ocpp)
     for i in range(1, args.stations + 1):
         config = StationConfig(station_id=f"DEMO{i:03d}", protocol_version=version,
-                               csms_url=f"ws://127.0.0.1:{csms.port}/ocpp",
+                               csms_url=csms_url,
                                meter_values_config=MeterValuesConfig(interval=5))
         await repo.upsert_station(config)
         runtimes.append(StationRuntime(build_core(config, recorder.sinks())))

@@ -9,6 +9,7 @@ It does not validate what the stations send: it is a demo, not a test oracle.
 
 ``serve_demo_csms`` returns a :class:`DemoCsms` handle with the bound port and :meth:`DemoCsms.call` to send
 CSMS-initiated requests to a connected station; ``main_demo_csms`` is the ``ocppemu demo-csms`` entry point.
+With ``soap_port`` it also answers OCPP 1.6 over SOAP (:mod:`ocppemu.demo_csms_soap`) at :attr:`DemoCsms.soap_url`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from ocppemu.demo_csms_soap import DemoSoapCsms
 from ocppemu.ocpp import framing
 from ocppemu.ocpp.catalogue import catalogue
 from ocppemu.ocpp.errors import Violation
@@ -81,6 +83,12 @@ class DemoCsms:
         self._sessions: dict[str, _Session] = {}
         self._transaction_ids = itertools.count(1)
         self._connected = asyncio.Condition()
+        self.soap: DemoSoapCsms | None = None
+
+    @property
+    def soap_url(self) -> str | None:
+        """The SOAP CentralSystemService URL (OCPP 1.6 over SOAP), or ``None`` when SOAP is not served."""
+        return self.soap.url if self.soap is not None else None
 
     @property
     def url(self) -> str:
@@ -104,6 +112,8 @@ class DemoCsms:
         connected, :class:`DemoCallError` on a CALLERROR, ``TimeoutError`` without an answer in ``timeout``
         seconds, ``ConnectionError`` if the station disconnects meanwhile.
         """
+        if station_id not in self._sessions and self.soap is not None and station_id in self.soap.stations:
+            return await self.soap.call(station_id, action, payload, timeout)
         session = self._sessions[station_id]
         async with session.call_lock:
             unique_id = str(uuid.uuid4())
@@ -131,6 +141,9 @@ class DemoCsms:
 
     async def close(self) -> None:
         """Stop listening and close every station connection."""
+        if self.soap is not None:
+            await self.soap.close()
+            self.soap = None
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -235,20 +248,30 @@ class DemoCsms:
         return template_for(spec.response_schema) if spec is not None and not spec.send_only else {}
 
 
-async def serve_demo_csms(host: str = "127.0.0.1", port: int = 9000, *, heartbeat_interval: int = 60) -> DemoCsms:
+async def serve_demo_csms(host: str = "127.0.0.1", port: int = 9000, *, heartbeat_interval: int = 60,
+                          soap_port: int | None = None) -> DemoCsms:
     """Start the demo CSMS on ``host:port`` (``port=0`` picks a free one) and return its handle.
 
-    ``heartbeat_interval`` is the interval given in every BootNotification answer. Raises ``OSError`` when the
-    port cannot be bound.
+    ``heartbeat_interval`` is the interval given in every BootNotification answer. ``soap_port`` (0: a free
+    one) also serves OCPP 1.6 over SOAP there. Raises ``OSError`` when a port cannot be bound.
     """
     csms = DemoCsms(host, heartbeat_interval)
     await csms.start(port)
+    if soap_port is not None:
+        csms.soap = DemoSoapCsms(host, csms.response_for)
+        try:
+            await csms.soap.start(soap_port)
+        except OSError:
+            await csms.close()
+            raise
     return csms
 
 
-async def run_demo_csms(host: str, port: int, heartbeat_interval: int = 60) -> None:
+async def run_demo_csms(host: str, port: int, heartbeat_interval: int = 60, soap_port: int | None = None) -> None:
     """Serve until cancelled (Ctrl-C)."""
-    csms = await serve_demo_csms(host, port, heartbeat_interval=heartbeat_interval)
+    csms = await serve_demo_csms(host, port, heartbeat_interval=heartbeat_interval, soap_port=soap_port)
+    print(f"demo CSMS: OCPP-J on {csms.url}/<station id>"
+          + (f", OCPP 1.6 SOAP on {csms.soap_url}" if csms.soap_url else ""), flush=True)
     try:
         await asyncio.Future()
     finally:
@@ -256,16 +279,21 @@ async def run_demo_csms(host: str, port: int, heartbeat_interval: int = 60) -> N
 
 
 def main_demo_csms(argv: list[str] | None = None) -> int:
-    """``ocppemu demo-csms [--host H] [--port P] [--heartbeat-interval S]``: serve and print frames live."""
+    """``ocppemu demo-csms [--host H] [--port P] [--heartbeat-interval S] [--soap-port P | --no-soap]``."""
     parser = argparse.ArgumentParser(prog="ocppemu demo-csms", description="Run the bundled demo CSMS.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for all)")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--heartbeat-interval", type=int, default=60, help="seconds, sent in Boot answers")
+    parser.add_argument("--soap-port", type=int, default=None,
+                        help="port of the OCPP 1.6 SOAP CentralSystemService (default: --port + 1; 0 = a free one)")
+    parser.add_argument("--no-soap", action="store_true", help="do not answer OCPP 1.6 over SOAP")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    soap_port = None if args.no_soap else (args.soap_port if args.soap_port is not None
+                                           else (args.port + 1 if args.port else 0))
     try:
-        asyncio.run(run_demo_csms(args.host, args.port, args.heartbeat_interval))
+        asyncio.run(run_demo_csms(args.host, args.port, args.heartbeat_interval, soap_port))
     except KeyboardInterrupt:
         return 0
     except OSError as exc:

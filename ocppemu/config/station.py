@@ -132,6 +132,14 @@ class StationConfig(_Model):
     csms_url: str = Field(default="ws://127.0.0.1:9000/ocpp", description="Base URL; station id is appended")
     csms_auth: CsmsAuth = Field(default_factory=CsmsAuth)
     tls: TlsConfig = Field(default_factory=TlsConfig)
+    soap_listen: str | None = Field(
+        default=None, max_length=300, pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]*)(:\d{1,5})?$",
+        description="OCPP 1.6 over SOAP (http(s):// csms_url): HOST:PORT the station's ChargePointService listens "
+        "on for CSMS calls; default 127.0.0.1 on a free port")
+    soap_advertise: str | None = Field(
+        default=None, max_length=2000, pattern=r"^https?://\S+$",
+        description="OCPP 1.6 over SOAP: the ChargePointService URL sent to the CSMS in wsa:From (for a station "
+        "behind NAT or in a container); default http://<soap_listen>/")
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     configuration_overrides: dict[str, str] = Field(
         default_factory=dict, description="1.6 configuration keys or 2.x Component/Variable values to preset"
@@ -174,6 +182,8 @@ class StationConfig(_Model):
                 raise ValueError("OCPP 1.6 connector ids must be 1..N without gaps")
         if self.csms_auth.type == "basic" and not self.csms_auth.username:
             raise ValueError("csms_auth.type 'basic' needs a username")
+        if self.csms_url.startswith(("http://", "https://")) and self.protocol_version is not Version.V16:
+            raise ValueError("an http(s):// csms_url means OCPP over SOAP, which exists only for OCPP 1.6")
         if self.csms_auth.type == "certificate" and not (self.tls.client_cert and self.tls.client_key):
             raise ValueError("csms_auth.type 'certificate' needs tls.client_cert and tls.client_key")
         return self

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ocppemu.ocpp import framing
 from ocppemu.ocpp.catalogue import catalogue
@@ -91,6 +91,18 @@ class Finding:
 Event = IncomingCall | IncomingSend | CallCompleted | CallFailed | Finding
 
 
+class WireCodec(Protocol):
+    """How frames look on the wire when not as OCPP-J text (OCPP 1.6 over SOAP: :mod:`ocppemu.ocpp.soap`).
+
+    ``serialise`` gets the action a CALLRESULT or CALLERROR answers (``None`` when unknown); ``parse`` never
+    raises on peer input, it returns a frame or the :class:`Violation` to report and, when answerable, answer.
+    """
+
+    def serialise(self, frame: framing.Frame, action: str | None = None) -> str: ...
+
+    def parse(self, text: str | bytes) -> framing.Frame | Violation: ...
+
+
 def _ts(now: float) -> datetime:
     return datetime.fromtimestamp(now, UTC)
 
@@ -106,6 +118,8 @@ class RpcEndpoint:
     validate_incoming: bool = True
     spelling: Spelling = "errata"
     record_sink: Callable[[FrameRecord], None] | None = None
+    codec: WireCodec | None = None
+    """``None``: OCPP-J text frames; otherwise every frame is written and read through this codec."""
     record_sent_on_write: bool = False
     outbox: list[str] = field(default_factory=list)
     #: Frames of ours that were produced but never written (dropped with a closed connection).
@@ -149,7 +163,7 @@ class RpcEndpoint:
             if problem is not None:
                 return problem
         frame = Send(str(uuid.uuid4()), action, payload)
-        text = framing.serialise(frame)
+        text = self._serialise(frame, action)
         self.outbox.append(text)
         self._record_out(frame, text, now)
         return frame
@@ -159,7 +173,7 @@ class RpcEndpoint:
 
         If it parses as a CALL its answer is correlated and reported like any other call's.
         """
-        frame = framing.parse(text, self.version)
+        frame = self._parse(text)
         self.outbox.append(text)
         pending = None
         if isinstance(frame, Call):
@@ -177,7 +191,7 @@ class RpcEndpoint:
         pending.deadline = now + self.call_timeout
         self._in_flight = pending
         frame = Call(pending.message_id, pending.action, pending.payload)
-        text = framing.serialise(frame)
+        text = self._serialise(frame, pending.action)
         self.outbox.append(text)
         self._record_out(frame, text, now)
 
@@ -201,7 +215,7 @@ class RpcEndpoint:
                                  action=call.action)
                 return
         frame = CallResult(call.message_id, payload)
-        text = framing.serialise(frame)
+        text = self._serialise(frame, call.action)
         self.outbox.append(text)
         self._record_out(frame, text, now, action=call.action)
 
@@ -212,7 +226,7 @@ class RpcEndpoint:
         wire = wire_code(code, self.version, self.spelling)
         cls = CallResultError if result_error else CallError
         frame = cls(message_id, wire, description[:255], details or {})
-        text = framing.serialise(frame)
+        text = self._serialise(frame, action)
         self.outbox.append(text)
         self._record_out(frame, text, now, action=action)
 
@@ -222,7 +236,7 @@ class RpcEndpoint:
         """Handle one message from the peer and return what happened."""
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        frame = framing.parse(text, self.version)
+        frame = self._parse(text)
         if isinstance(frame, Violation):
             return self._on_bad_frame(frame, text, now)
         if isinstance(frame, Call):
@@ -232,12 +246,29 @@ class RpcEndpoint:
             return [IncomingSend(frame)]
         return self._on_answer(frame, text, now)
 
+    def wire_text(self, frame: framing.Frame, action: str | None = None) -> str:
+        """``frame`` as this endpoint writes it (OCPP-J text, or a SOAP envelope with a codec); nothing is sent."""
+        return self._serialise(frame, action)
+
+    def _serialise(self, frame: framing.Frame, action: str | None) -> str:
+        return framing.serialise(frame) if self.codec is None else self.codec.serialise(frame, action)
+
+    def _parse(self, text: str) -> framing.Frame | Violation:
+        return framing.parse(text, self.version) if self.codec is None else self.codec.parse(text)
+
     def _on_bad_frame(self, violation: Violation, text: str, now: float) -> list[Event]:
         self._record_in(None, text, now, validation_error=str(violation), message_id=violation.message_id)
         if violation.answerable and violation.message_id is not None:
             self.reply_error(violation.message_id, violation.code, violation.description, now,
                              action=violation.action)
-        return [Finding(violation, text, now)]
+        events: list[Event] = [Finding(violation, text, now)]
+        if self.codec is not None and not violation.answerable and violation.message_id is not None:
+            # A SOAP answer is tied to its request: an unusable one ends the call now instead of at its time-out.
+            pending = self._take_pending(violation.message_id)
+            if pending is not None:
+                events.append(CallFailed(pending, "invalid_result", violation))
+                self._pump(now)
+        return events
 
     def _on_call(self, call: Call, text: str, now: float) -> list[Event]:
         spec = catalogue(self.version).get(call.action)

@@ -46,13 +46,22 @@ def default_transport(config: StationConfig) -> Transport:
     return WebSocketTransport.from_config(config)
 
 
+def default_transport_for(core: StationCore) -> TransportFactory:
+    """WebSocket for ws(s):// CSMS URLs; for http(s):// OCPP 1.6 over SOAP (the core then speaks SOAP)."""
+    from ocppemu.transport.soap import install_soap, is_soap_url
+
+    if is_soap_url(core.config.csms_url):
+        return install_soap(core).transport
+    return default_transport
+
+
 class StationRuntime:
     """Runs one station core against its CSMS. Create it, ``await start()``, act, ``await stop()``."""
 
     def __init__(self, core: StationCore, transport_factory: TransportFactory | None = None) -> None:
         self.core = core
         core.rpc.record_sent_on_write = True  # frames are recorded as sent when the transport has written them
-        self._factory = transport_factory or default_transport
+        self._factory = transport_factory or default_transport_for(core)
         self._transport: Transport | None = None
         self._main: asyncio.Task[None] | None = None
         self._tasks: asyncio.TaskGroup | None = None
@@ -297,6 +306,8 @@ class StationRuntime:
                 self.flush()
         except TransportClosed as exc:
             reason, code, close_reason = str(exc), exc.code, exc.reason
+            if exc.code is None and exc.by_peer and exc.reason:
+                self.core.last_error = exc.reason  # a transport without close codes (SOAP) says why it ended
         finally:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,4 +1,5 @@
-"""Transports between a station and its CSMS: interface, WebSocket, TLS (back-off: :mod:`ocppemu.runtime.backoff`)."""
+"""Transports between a station and its CSMS: interface, WebSocket, SOAP over HTTP(S) (:mod:`ocppemu.transport.soap`),
+TLS (back-off: :mod:`ocppemu.runtime.backoff`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The transport interface the station engine talks through, and the errors every transport raises.
 
-The engine only ever sees text messages (one OCPP-J frame each) going out and coming in. A transport owns the
-connection (WebSocket today, SOAP over HTTP later) and nothing else: no framing, no correlation, no retries.
+The engine only ever sees text messages going out and coming in (one OCPP-J frame each, or one SOAP envelope when
+the station's RPC endpoint has the SOAP codec). A transport owns the connection (WebSocket, or SOAP over HTTP:
+:mod:`ocppemu.transport.soap`) and nothing else: no framing, no correlation, no retries.
 The engine decides when to reconnect, using :mod:`ocppemu.runtime.backoff`.
 """
 

@@ -9,6 +9,8 @@ memory (:func:`frame_matches`, the same rules as the store's query) and the tabl
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections import deque
 from datetime import UTC, datetime
 
@@ -76,6 +78,58 @@ def live_message(ev: WorkbenchEvent) -> MessageOut | None:
         return None
 
 
+_XML_TOKEN = re.compile(r"(<!--.*?-->)|(</?)([\w.:-]+)|([\w.:-]+)(=)(\"[^\"]*\"|'[^']*')|(/?>)", re.S)
+_XML_COLOURS = {"tag": "#7c2d12", "attr": "#1d4ed8", "value": "#0f5132", "comment": "#6b7280"}
+
+
+def highlight_xml_text(text: str) -> str:
+    """XML text as HTML with tag names, attributes, values and comments coloured (any text is escaped)."""
+    out: list[str] = []
+    pos, inside = 0, False
+    for m in _XML_TOKEN.finditer(text):
+        if not inside and m.group(2) is None and m.group(1) is None:
+            continue  # attribute-like words or '>' in element text: plain text
+        out.append(html.escape(text[pos:m.start()]))
+        if m.group(1) is not None:
+            out.append(f"<span style='color:{_XML_COLOURS['comment']}'>{html.escape(m.group(1))}</span>")
+        elif m.group(2) is not None:
+            inside = True
+            out.append(f"<span class='xml-tag' style='color:{_XML_COLOURS['tag']}'>{html.escape(m.group(2))}"
+                       f"{html.escape(m.group(3))}</span>")
+        elif m.group(4) is not None:
+            out.append(f"<span style='color:{_XML_COLOURS['attr']}'>{html.escape(m.group(4))}</span>="
+                       f"<span style='color:{_XML_COLOURS['value']}'>{html.escape(m.group(6))}</span>")
+        else:
+            inside = False
+            out.append(f"<span style='color:{_XML_COLOURS['tag']}'>{html.escape(m.group(7))}</span>")
+        pos = m.end()
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def pretty_xml(text: str) -> str:
+    """Indented XML when ``text`` parses (entities are not resolved), else ``text`` unchanged."""
+    try:
+        from lxml import etree
+
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+        return str(etree.tostring(etree.fromstring(text.encode(), parser), pretty_print=True, encoding="unicode"))
+    except Exception:
+        return text
+
+
+def wire_block(m: MessageOut, title: str) -> str:
+    """The JSON view of a frame; for a SOAP frame (XML on the wire) the envelope beside it, both highlighted."""
+    if not m.raw.lstrip().startswith("<"):
+        return render.json_block(m.payload, title=title)
+    xml = (f"<div style='font-weight:600;margin-bottom:2px'>SOAP envelope</div><pre class='ocppemu-xml' "
+           f"style='margin:0;padding:6px;background:#f8fafc;border:1px solid #e5e7eb;max-height:360px;overflow:auto;"
+           f"font-size:12px;line-height:1.35;white-space:pre-wrap'>{highlight_xml_text(pretty_xml(m.raw))}</pre>")
+    return (f"<div style='font-weight:600'>{render.esc(title)}</div><div style='display:flex;gap:8px'>"
+            f"<div style='flex:1;min-width:0'>{xml}</div><div style='flex:1;min-width:0'>"
+            f"{render.json_block(m.payload, title='JSON view')}</div></div>")
+
+
 def exchange_html(request: MessageOut | None, response: MessageOut | None) -> str:
     """Request and response side by side, with round-trip time, CallError and validation errors."""
 
@@ -90,7 +144,7 @@ def exchange_html(request: MessageOut | None, response: MessageOut | None) -> st
         note = "".join(f"<div style='color:#b00020'>{n}</div>" for n in notes)
         head = (f"{title}: {render.esc(m.message_type)} {render.esc(m.action or '')} · {render.esc(m.station_id)} · "
                 f"{render.esc(m.timestamp)}")
-        return f"<div style='flex:1;min-width:0'>{render.json_block(m.payload, title=head)}{note}</div>"
+        return f"<div style='flex:1;min-width:0'>{wire_block(m, head)}{note}</div>"
 
     rtt = next((m.rtt_ms for m in (response, request) if m is not None and m.rtt_ms is not None), None)
     rtt_text = f"round trip <b>{rtt:.1f} ms</b>" if rtt is not None else "round trip unknown"

@@ -71,6 +71,8 @@ FIELDS: tuple[Field, ...] = (
     _f("CSMS", "tls.client_cert", "opt_text", "Client certificate file"),
     _f("CSMS", "tls.client_key", "password", "Client key file"),
     _f("CSMS", "tls.insecure_skip_verify", "bool", "Skip TLS verification (lab only)"),
+    _f("CSMS", "soap_listen", "opt_text", "SOAP listen HOST:PORT (1.6 over http(s)://)"),
+    _f("CSMS", "soap_advertise", "opt_text", "SOAP URL advertised to the CSMS"),
     _f("Simulation", "simulation.boot_delay", "float", "Boot delay (s)"),
     _f("Simulation", "simulation.heartbeat_interval", "int", "Heartbeat interval (s)"),
     _f("Simulation", "simulation.status_notification_on_change", "bool", "StatusNotification on change"),

@@ -31,7 +31,7 @@ from ocppemu.config.app import AppConfig
 from ocppemu.config.masking import MASK, mask_secrets
 from ocppemu.config.station import StationConfig, StationRuntimeState
 from ocppemu.ocpp.errors import Violation
-from ocppemu.ocpp.framing import Call, serialise
+from ocppemu.ocpp.framing import Call
 from ocppemu.ocpp.records import FrameRecord
 from ocppemu.runtime.station_runtime import StationRuntime as Runtime
 from ocppemu.runtime.station_runtime import TransportFactory
@@ -494,7 +494,7 @@ class Workbench(HistoryMixin):
             if isinstance(pending, Violation):
                 raise InvalidRequest(f"payload of {request.action} is invalid: {pending}")
             key = pending.message_id
-            sent = serialise(Call(pending.message_id, request.action, request.payload))
+            sent = st.core.rpc.wire_text(Call(pending.message_id, request.action, request.payload), request.action)
         else:
             if request.raw is None:
                 raise InvalidRequest("raw: required when mode is 'raw'")

@@ -33,6 +33,18 @@ BUILTIN_TEMPLATES: dict[str, dict[str, Any]] = {
             "tags": ["ac", "22kW"],
         },
     },
+    "ac-22kw-soap-1.6": {
+        "description": "AC 22 kW wallbox speaking OCPP 1.6 over SOAP (1.6S): give an http(s):// csms_url of the "
+                       "CentralSystemService; soap_listen / soap_advertise set where the CSMS reaches the station",
+        "station": {
+            "protocol_version": "1.6", "vendor": "ocppemu", "model": "AC22-S",
+            "csms_url": "http://127.0.0.1:9001/Ocpp/CentralSystemService/",
+            "soap_listen": "127.0.0.1:0",
+            "connectors": [{"id": 1, "type": "Type2", "max_power": 22000.0, "phases": 3, "current_type": "AC"}],
+            "simulation": {"energy_delivery_rate": 11000.0},
+            "tags": ["ac", "22kW", "soap"],
+        },
+    },
     "dc-50kw-ccs-chademo-1.6": {
         "description": "DC 50 kW fast charger, CCS and CHAdeMO cables, OCPP 1.6",
         "station": {

@@ -86,3 +86,14 @@ async def test_the_feed_stays_bounded(wb: WorkbenchAPI) -> None:
     ins.apply_button.click()
     await ins.tasks.idle()
     assert "since" in ins.tasks.status.value and "ISO 8601" in ins.tasks.status.value
+
+
+def test_soap_frame_shows_the_envelope_beside_the_json_view() -> None:
+    raw = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+           '<heartbeatRequest xmlns="urn://Ocpp/Cs/2015/10/"/></s:Body></s:Envelope>')
+    req = _m(raw=raw, payload={"note": "<b>"})
+    out = exchange_html(req, None)
+    assert "SOAP envelope" in out and "JSON view" in out
+    assert "class='xml-tag'" in out and "heartbeatRequest" in out and "&lt;s:Envelope" in out
+    assert "&lt;b&gt;" in out and "\"<b>\"" not in out  # peer text is escaped
+    assert "SOAP envelope" not in exchange_html(_m(), None)  # OCPP-J frames keep the JSON view only

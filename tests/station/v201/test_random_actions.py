@@ -16,6 +16,7 @@ from ocppemu.ocpp.payload_templates import random_payload
 from ocppemu.ocpp.validation import validate
 from ocppemu.ocpp.versions import Version
 from tests.peers.ocpp_csms import PeerCallError
+from tests.station.probe import call_across_reboot
 from tests.station.v201.helpers import Driver, Harness, station_config
 
 CAT = catalogue(Version.V201)
@@ -63,11 +64,12 @@ async def test_random_payloads_against_the_independent_csms(peer_csms) -> None: 
                 assert await h.runtime.wait_connected(20), (action, seed)
                 payload = random_payload(CAT[action].request_schema, rng)
                 try:
-                    await peer.call("CS001", action, payload)
+                    await call_across_reboot(peer, h.runtime, "CS001", action, payload)
                 except PeerCallError as exc:  # a CallError is a valid answer only for schema-level problems
                     raise AssertionError(f"{action} {payload}: {exc}") from None
                 assert await h.runtime.wait_connected(20), (action, seed)
                 await peer.wait_for_station("CS001")
-                assert (await peer.call("CS001", "TriggerMessage", {"requestedMessage": "Heartbeat"}))[
-                    "status"] in ("Accepted", "Rejected")
+                probe = await call_across_reboot(peer, h.runtime, "CS001", "TriggerMessage",
+                                                 {"requestedMessage": "Heartbeat"})
+                assert probe["status"] in ("Accepted", "Rejected")
     assert peer.errors == []
