@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ocppemu.ui import add_ui_arguments
 
     add_ui_arguments(sub.add_parser("ui", help="serve the dashboards (Voila on 127.0.0.1) attached to a daemon"))
+    from ocppemu.cli_load import add_commands as add_load_commands
+
+    add_load_commands(sub)
     return parser
 
 
@@ -95,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocppemu.api.server import run_serve
 
         return run_serve(args)
+    if args.command in ("load", "load-target"):
+        from ocppemu.cli_load import run_command
+
+        return run_command(args)
     if args.command == "ui":
         from ocppemu.ui import run_ui
 

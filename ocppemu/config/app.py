@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 import platformdirs
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 log = logging.getLogger(__name__)
 ENV_PREFIX = "OCPPEMU_"
@@ -75,6 +75,19 @@ class StoreConfig(_Section):
     url: str | None = Field(default=None, description="sqlite:///file.db or mongodb://...; None: user data dir")
     retention_days: float | None = Field(default=None, gt=0)
     max_document_bytes: int = Field(default=1_048_576, gt=0)
+    record: str = Field(default="all", description="Recording level of the message log: all, calls, errors, "
+                        "sample:F (0 <= F <= 1) or none (see ocppemu.store.levels)")
+
+    @field_validator("record")
+    @classmethod
+    def _check_record(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text in ("all", "calls", "errors", "none"):
+            return text
+        match = re.fullmatch(r"sample:([0-9]*\.?[0-9]+)", text)
+        if match is None or float(match.group(1)) > 1:
+            raise ValueError("use all, calls, errors, sample:F (0 <= F <= 1) or none")
+        return text
 
 
 class CsmsTls(_Section):
@@ -100,7 +113,10 @@ class ApplicationConfig(_Section):
     max_stations: int = Field(default=10, ge=1)
     cache_ttl: Seconds = 3600.0
     debug_mode: bool = Field(default=True, description="Allow custom and raw (unvalidated) messages")
-    message_buffer_size: int = Field(default=1000, ge=1)
+    message_buffer_size: int = Field(default=100_000, ge=1, description="Hard limit of frames held for the "
+                                     "store; beyond it frames are dropped and counted per station")
+    message_buffer_high_water: int = Field(default=20_000, ge=1, description="Frames held from which stations "
+                                           "wait for the store (back-pressure) instead of losing frames")
     batch_insert_interval: Seconds = 5.0
     event_queue_size: int = Field(default=10000, ge=1, description="Per subscriber; oldest dropped when full")
     event_history: int = Field(default=10000, ge=0, description="Events kept for resume-from-cursor")

@@ -107,6 +107,62 @@ class SimulationConfig(_Model):
     )
 
 
+Range = tuple[float, float]
+
+
+class AutoTransactionConfig(_Model):
+    """The automatic transaction generator: simulated drivers arriving, charging and leaving, per connector
+    (1.6) or EVSE (2.x). Off by default; on in the ``load-*`` templates. Runs are reproducible for a seed.
+
+    Each connector cycles: wait for an arrival -> start (with ``start_probability``; else wait a pause) ->
+    charge for a time drawn from ``duration`` (or until an energy drawn from ``energy_wh`` is delivered) ->
+    stop with a reason drawn from ``stop_reasons`` -> pause for a time drawn from ``pause`` -> next arrival.
+    ``arrival`` ``loop`` starts again right after the pause; ``poisson`` waits an exponential time of mean
+    ``3600 / arrival_rate`` s after it; ``daily`` does the same with the hourly rate from ``daily_profile``.
+    """
+
+    enabled: bool = False
+    start_probability: float = Field(default=1.0, ge=0, le=1, description="Chance that an arrival charges")
+    duration: Range = Field(default=(60.0, 120.0), description="Charge time range, seconds (uniform)")
+    energy_wh: Range | None = Field(default=None, description="Stop after delivering this energy (Wh, uniform); "
+                                    "overrides duration when set")
+    pause: Range = Field(default=(15.0, 30.0), description="Pause after a session, seconds (uniform)")
+    start_delay: Range = Field(default=(0.0, 30.0), description="Wait before the first arrival after the "
+                               "station is accepted, seconds (spreads a fleet's first sessions)")
+    id_tags: list[str] = Field(default_factory=list, description="Tags drawn at random; empty: generated")
+    id_tag_prefix: str = Field(default="AUTO", max_length=12)
+    generated_id_tags: int = Field(default=100, ge=1, description="How many distinct tags are generated")
+    arrival: Literal["loop", "poisson", "daily"] = "loop"
+    arrival_rate: float = Field(default=1.0, gt=0, description="poisson: arrivals per hour per connector")
+    daily_profile: list[float] = Field(default_factory=lambda: [1.0] * 24, min_length=24, max_length=24,
+                                       description="daily: arrivals per hour per connector for each hour 0-23")
+    utc_offset_hours: float = Field(default=0.0, ge=-14, le=14, description="daily: local time of the profile")
+    stop_reasons: dict[str, float] = Field(default_factory=lambda: {"Local": 1.0},
+                                           description="Stop reason -> weight; EVDisconnected unplugs the cable")
+    seed: int | None = Field(default=None, description="None: derived from simulation.seed and the station id")
+
+    @field_validator("duration", "pause", "start_delay", "energy_wh")
+    @classmethod
+    def _check_range(cls, v: Range | None) -> Range | None:
+        if v is not None and not 0 <= v[0] <= v[1]:
+            raise ValueError("a range is [low, high] with 0 <= low <= high")
+        return v
+
+    @field_validator("stop_reasons")
+    @classmethod
+    def _check_reasons(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v or any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("stop_reasons needs at least one reason with a positive weight")
+        return v
+
+    @field_validator("daily_profile")
+    @classmethod
+    def _check_profile(cls, v: list[float]) -> list[float]:
+        if any(r < 0 for r in v):
+            raise ValueError("daily_profile rates must not be negative")
+        return v
+
+
 class StationConfig(_Model):
     """A station definition: everything needed to build and connect its engine."""
 
@@ -141,6 +197,7 @@ class StationConfig(_Model):
         description="OCPP 1.6 over SOAP: the ChargePointService URL sent to the CSMS in wsa:From (for a station "
         "behind NAT or in a container); default http://<soap_listen>/")
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    auto_transactions: AutoTransactionConfig = Field(default_factory=AutoTransactionConfig)
     configuration_overrides: dict[str, str] = Field(
         default_factory=dict, description="1.6 configuration keys or 2.x Component/Variable values to preset"
     )

@@ -45,7 +45,13 @@ class FrameRecord:
     seq: int = 0
 
     def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
+        """A new dict of the fields; ``payload`` is shared, not copied (records are never changed once made)."""
+        return {"timestamp": self.timestamp, "station_id": self.station_id, "direction": self.direction,
+                "message_type": self.message_type, "message_id": self.message_id, "action": self.action,
+                "protocol_version": self.protocol_version, "payload": self.payload, "raw": self.raw,
+                "correlation_id": self.correlation_id, "error_code": self.error_code,
+                "error_description": self.error_description, "validation_error": self.validation_error,
+                "rtt_ms": self.rtt_ms, "seq": self.seq}
 
 
 @dataclass(slots=True)

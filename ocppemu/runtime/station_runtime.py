@@ -79,6 +79,8 @@ class StationRuntime:
         self.connect_attempts = 0
         self.connected_since: float | None = None
         self.on_state: Callable[[StationRuntime], None] | None = None
+        #: Back-pressure from the recorder: returns None, or an event to wait for before reading or writing more.
+        self.pressure: Callable[[], asyncio.Event | None] | None = None
         self._cert_dir: str | None = None
         attach(self)  # file uploads (GetLog) run at this edge, not in the core
 
@@ -301,6 +303,8 @@ class StationRuntime:
         close_reason = "station stopped"
         try:
             while True:
+                if self.pressure is not None and (held := self.pressure()) is not None:
+                    await held.wait()
                 text = await transport.recv()
                 self.core.receive(text, time.time())
                 self.flush()
@@ -327,6 +331,8 @@ class StationRuntime:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self.pressure is not None and (held := self.pressure()) is not None:
+                await held.wait()
             outgoing = rpc.take_outgoing()
             done = 0
             try:

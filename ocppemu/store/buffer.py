@@ -1,12 +1,18 @@
 """A bounded in-memory buffer between the stations' frame logging and the store.
 
 Stations call :meth:`MessageBuffer.add` for every frame; it returns at once (O(1), no I/O, no await). A single
-background task writes the frames in batches every ``interval`` seconds, or as soon as the buffer is half full.
+background task writes the frames in batches every ``interval`` seconds, or as soon as half of ``high_water`` frames
+are held.
 If the store fails, the batch goes back to the head of the buffer and is retried with exponential back-off, so
 stations keep running through an outage and writing resumes when the store comes back.
 
-Memory is bounded by ``max_size`` frames (held + being written). A frame added while the buffer is full is
-dropped, counted in :attr:`BufferStats.dropped` and logged: never lost silently. Every frame gets its store id
+Memory is bounded by ``max_size`` frames (held + being written), a hard limit. Before it is reached, the buffer
+pushes back: from ``high_water`` frames held (while the store is reachable) :meth:`MessageBuffer.pressure`
+returns an awaitable that the stations' runtimes wait on before reading or writing more frames, so a store that is
+slower than the stations slows the stations instead of losing frames. During a store outage there is no
+back-pressure (waiting would not help): frames are held up to ``max_size``. A frame added while the buffer is full
+is dropped, counted in :attr:`BufferStats.dropped` and per station (:meth:`MessageBuffer.dropped_by_station`), and
+the first drop is logged: never lost silently. Every frame gets its store id
 when it is added, so a batch retried after a failure that happened after the store had written it is stored
 once (the repository ignores ids it already has).
 """
@@ -58,6 +64,7 @@ class MessageBuffer:
         *,
         max_size: int = 1000,
         interval: float = 5.0,
+        high_water: int | None = None,
         max_batch: int = 5000,
         retry_initial: float = 0.1,
         retry_max: float = 5.0,
@@ -66,6 +73,7 @@ class MessageBuffer:
             raise ValueError("max_size must be at least 1")
         self.repo = repo
         self.max_size = max_size
+        self.high_water = max(1, min(high_water if high_water is not None else max_size, max_size))
         self.interval = interval
         self.max_batch = max(1, max_batch)
         self.retry_initial = retry_initial
@@ -86,6 +94,8 @@ class MessageBuffer:
         self._failures = 0
         self._available = True
         self._last_error: str | None = None
+        self._dropped_by_station: dict[str, int] = {}
+        self._writable: asyncio.Event | None = None
 
     # -- producer side -----------------------------------------------------------------------------------
     def add(self, record: FrameRecord) -> bool:
@@ -97,21 +107,57 @@ class MessageBuffer:
         self._added += 1
         if self._task is None:
             self.start()
-        if len(self._pending) * 2 >= self.max_size:
+        held = len(self._pending) + self._inflight
+        if held * 2 >= self.high_water:
             self._wake.set()
+            if held >= self.high_water and self._writable is not None:
+                self._writable.clear()
         return True
 
     def _drop(self, record: FrameRecord) -> None:
         self._dropped += 1
-        if self._dropped == 1 or self._dropped % 1000 == 0:
-            log.warning(
-                "message buffer full (%d frames) or closed: dropped frame %s of station %s (%d dropped so far)",
-                self.max_size, record.message_id, record.station_id, self._dropped,
+        sid = record.station_id
+        self._dropped_by_station[sid] = self._dropped_by_station.get(sid, 0) + 1
+        if self._dropped == 1:
+            log.error(
+                "message buffer full (%d frames) or closed: dropped frame %s of station %s; further drops are "
+                "counted per station (system status: store.frames_dropped) and not logged again",
+                self.max_size, record.message_id, sid,
             )
 
     @property
     def dropped(self) -> int:
         return self._dropped
+
+    def dropped_by_station(self) -> dict[str, int]:
+        """Frames dropped per station id (only stations that lost any)."""
+        return dict(self._dropped_by_station)
+
+    def dropped_of(self, station_id: str) -> int:
+        return self._dropped_by_station.get(station_id, 0)
+
+    @property
+    def added(self) -> int:
+        """Frames accepted so far (written, held, or rejected by the store later)."""
+        return self._added
+
+    def pressure(self) -> asyncio.Event | None:
+        """None while frames may flow; else an event set when the buffer is below ``high_water`` again.
+
+        Back-pressure applies only while the store is reachable and the buffer is open."""
+        held = len(self._pending) + self._inflight
+        if held < self.high_water or not self._available or self._closing or self._closed:
+            return None
+        if self._writable is None:
+            self._writable = asyncio.Event()
+        if held >= self.high_water:
+            self._writable.clear()
+        return self._writable
+
+    def _release(self) -> None:
+        if self._writable is not None and (
+                len(self._pending) + self._inflight < self.high_water or not self._available or self._closing):
+            self._writable.set()
 
     def stats(self) -> BufferStats:
         return BufferStats(
@@ -144,6 +190,7 @@ class MessageBuffer:
             return
         self._closing = True
         self._wake.set()
+        self._release()
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
@@ -155,6 +202,9 @@ class MessageBuffer:
         lost = len(self._pending) + (self._inflight if self._task is not None and not self._task.done() else 0)
         if lost:
             self._dropped += lost
+            for _, rec in self._pending:
+                sid = rec.station_id
+                self._dropped_by_station[sid] = self._dropped_by_station.get(sid, 0) + 1
             log.error("message buffer closed with the store unreachable: %d frames not written (counted as "
                       "dropped)", lost)
             self._pending.clear()
@@ -201,6 +251,7 @@ class MessageBuffer:
                 if self._available:
                     log.warning("store unavailable (%s); holding %d frames and retrying", exc, len(self._pending))
                 self._available = False
+                self._release()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max)
                 continue
@@ -210,6 +261,7 @@ class MessageBuffer:
                 log.info("store reachable again; writing %d held frames", len(self._pending))
             self._available = True
             self._settle(n)
+            self._release()
 
     async def _write_one_by_one(self, batch: list[tuple[str, FrameRecord]]) -> None:
         for rid, rec in batch:

@@ -33,7 +33,7 @@ class Field:
     """One input: dotted ``path`` in the configuration, input ``kind``, ``label``, ``options`` for choices."""
 
     path: str
-    kind: str  # text, opt_text, int, float, opt_float, bool, choice, password, list, multi, kv
+    kind: str  # text, opt_text, int, float, opt_float, bool, choice, password, list, multi, kv, numbers
     label: str
     section: str
     options: tuple[str, ...] = ()
@@ -92,6 +92,21 @@ FIELDS: tuple[Field, ...] = (
     _f("Simulation", "simulation.ev.target_soc", "float", "EV target SoC (%)"),
     _f("Simulation", "simulation.ev.max_ac_power", "float", "EV max AC power (W)"),
     _f("Simulation", "simulation.ev.max_dc_power", "float", "EV max DC power (W)"),
+    _f("Automatic transactions", "auto_transactions.enabled", "bool", "Automatic transactions"),
+    _f("Automatic transactions", "auto_transactions.start_probability", "float", "Start probability (0-1)"),
+    _f("Automatic transactions", "auto_transactions.duration", "numbers", "Charge time range (s: low, high)"),
+    _f("Automatic transactions", "auto_transactions.energy_wh", "numbers", "Energy range (Wh), instead of time"),
+    _f("Automatic transactions", "auto_transactions.pause", "numbers", "Pause range (s: low, high)"),
+    _f("Automatic transactions", "auto_transactions.start_delay", "numbers", "First start delay (s: low, high)"),
+    _f("Automatic transactions", "auto_transactions.id_tags", "list", "Id tags (comma separated; empty: generated)"),
+    _f("Automatic transactions", "auto_transactions.id_tag_prefix", "text", "Generated tag prefix"),
+    _f("Automatic transactions", "auto_transactions.generated_id_tags", "int", "Generated tags"),
+    _f("Automatic transactions", "auto_transactions.arrival", "choice", "Arrivals", ["loop", "poisson", "daily"]),
+    _f("Automatic transactions", "auto_transactions.arrival_rate", "float", "Poisson arrivals per hour"),
+    _f("Automatic transactions", "auto_transactions.daily_profile", "numbers", "Daily profile (24 rates/hour)"),
+    _f("Automatic transactions", "auto_transactions.utc_offset_hours", "float", "Profile UTC offset (h)"),
+    _f("Automatic transactions", "auto_transactions.stop_reasons", "kv", "Stop reasons (Reason=weight per line)"),
+    _f("Automatic transactions", "auto_transactions.seed", "opt_text", "Generator seed (empty: derived)"),
     _f("Configuration", "configuration_overrides", "kv", "Configuration keys (Key=Value per line)"),
 )
 #: Fields the workbench sets itself, not the user.
@@ -141,6 +156,8 @@ def _to_widget(f: Field, value: Any) -> Any:
         return "" if value is None else str(value)
     if f.kind == "list":
         return ", ".join(value or [])
+    if f.kind == "numbers":
+        return ", ".join(f"{v:g}" if isinstance(v, int | float) else str(v) for v in value or [])
     if f.kind == "multi":
         return tuple(v for v in (value or []) if v in f.options)
     if f.kind == "kv":
@@ -163,6 +180,8 @@ def _from_widget(f: Field, value: Any) -> Any:
             return text  # the model refuses it with a readable message
     if f.kind == "list":
         return [t.strip() for t in value.split(",") if t.strip()]
+    if f.kind == "numbers":  # the model turns the texts into numbers, or refuses them with a reason
+        return [t.strip() for t in value.split(",") if t.strip()] or None
     if f.kind == "multi":
         return list(value)
     if f.kind == "kv":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from ocppemu.store import (
     open_store,
     stations_io,
 )
+from ocppemu.workbench.auto_driver import AutoDriver, enabled_copy
 from ocppemu.workbench.events import EventBus
 from ocppemu.workbench.history import HistoryMixin
 from ocppemu.workbench.interface import (
@@ -72,14 +72,15 @@ from ocppemu.workbench.interface import (
 )
 from ocppemu.workbench.recording import Recorder, Unwritten, load_saved
 from ocppemu.workbench.templates import BUILTIN_TEMPLATES, check_template, render
-from ocppemu.workbench.views import explain
+from ocppemu.workbench.views import explain, rss_bytes
 
 log = logging.getLogger(__name__)
 
 #: Fields whose change only needs a reconnection (the engine and its transactions are kept).
 CONNECTION_FIELDS = frozenset({"csms_url", "csms_auth", "tls"})
 #: Fields that change nothing in a running engine.
-PASSIVE_FIELDS = frozenset({"name", "tags", "enabled", "auto_start", "created_at", "updated_at", "created_by"})
+PASSIVE_FIELDS = frozenset({"name", "tags", "enabled", "auto_start", "created_at", "updated_at", "created_by",
+                            "auto_transactions"})
 
 
 @dataclass(slots=True)
@@ -109,10 +110,12 @@ class Workbench(HistoryMixin):
             store or self.app.store.url, max_document_bytes=self.app.store.max_document_bytes,
             retention_days=self.app.store.retention_days)
         a = self.app.application
-        self.recorder = Recorder(self.repo, buffer_size=a.message_buffer_size, batch_interval=a.batch_insert_interval)
+        self.recorder = Recorder(self.repo, buffer_size=a.message_buffer_size, batch_interval=a.batch_insert_interval,
+                                 high_water=a.message_buffer_high_water, level=self.app.store.record)
         self.bus = EventBus(queue_size=a.event_queue_size, history=a.event_history)
         self._transport_factory = transport_factory
         self._stations: dict[str, _Station] = {}
+        self.auto = AutoDriver()
         self._lock = asyncio.Lock()
         self.unwritten = Unwritten()
         self._waiters: dict[tuple[str, str], asyncio.Future[FrameRecord]] = {}
@@ -149,7 +152,7 @@ class Workbench(HistoryMixin):
                 continue
             st.saved = saved.state
             st.core.queue.restore(saved.queue)
-            self._stations[config.station_id] = st
+            self._put(config.station_id, st)
         for st in self._stations.values():
             if st.config.enabled and st.config.auto_start:
                 await st.runtime.start()
@@ -179,6 +182,7 @@ class Workbench(HistoryMixin):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sync_task
             self._sync_task = None
+        self.auto.close()
         for st in list(self._stations.values()):
             await st.runtime.stop()
         try:
@@ -201,12 +205,17 @@ class Workbench(HistoryMixin):
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
         runtime.on_state = lambda rt: self._publish_state(sid, rt)
+        runtime.pressure = self.recorder.pressure
         return _Station(core, runtime)
 
     def station_engine(self, station_id: str) -> tuple[StationCore, Runtime]:
         """A station's engine and runtime, for in-process drivers such as the scenario runner (raises NotFound)."""
         st = self._get(station_id)
         return st.core, st.runtime
+
+    def _put(self, station_id: str, st: _Station) -> None:
+        self._stations[station_id] = st
+        self.auto.attach(st.config, st.core, st.runtime)
 
     def _get(self, station_id: str) -> _Station:
         st = self._stations.get(station_id)
@@ -243,8 +252,14 @@ class Workbench(HistoryMixin):
                 registration_status=state.registration_status,
                 last_heartbeat=state.last_heartbeat.isoformat() if state.last_heartbeat else None,
                 last_error=state.last_error, queued_messages=len(st.core.queue),
+                frames_dropped=self._dropped_of(st.config.station_id),
+                auto_transactions=self.auto.status(st.config.station_id),
                 active_transactions={str(k): v for k, v in state.active_transactions.items()},
                 energy_register_wh={str(k): v for k, v in state.energy_register_wh.items()}))
+
+    def _dropped_of(self, station_id: str) -> int:
+        buf = self.recorder.buffer
+        return buf.dropped_of(station_id) if buf is not None else 0
 
     async def list_stations(self, include_secrets: bool = False) -> StationList:
         return StationList(stations=[self.view(self._stations[k], include_secrets) for k in sorted(self._stations)],
@@ -265,7 +280,7 @@ class Workbench(HistoryMixin):
             except PayloadTooLargeError as exc:
                 raise InvalidRequest(str(exc)) from None
             st.core.config = stored
-            self._stations[cfg.station_id] = st
+            self._put(cfg.station_id, st)
         if cfg.enabled and cfg.auto_start:
             await st.runtime.start()
         return self.view(st)
@@ -305,11 +320,13 @@ class Workbench(HistoryMixin):
                 fresh.core.queue.restore(list(old.core.queue))
                 fresh.core.config = stored
                 fresh.saved = old.saved
-                self._stations[station_id] = fresh
+                self._put(station_id, fresh)
                 st = fresh
             else:
                 st = old
                 st.core.config = stored
+                if "auto_transactions" in changed:
+                    self.auto.attach(stored, st.core, st.runtime)
                 if was_running and changed & CONNECTION_FIELDS:
                     log.info("station %s: connection settings changed, reconnecting", station_id)
                     await st.runtime.stop()
@@ -324,6 +341,7 @@ class Workbench(HistoryMixin):
             st = self._get(station_id)
             await st.runtime.stop()
             del self._stations[station_id]
+            self.auto.detach(station_id)
             await self.recorder.flush()
             existed = await self.repo.delete_station(station_id)
         return Deleted(station_id=station_id, deleted=existed)
@@ -353,7 +371,7 @@ class Workbench(HistoryMixin):
             for entry in list(old.core.queue):
                 if sink is not None:
                     sink.removed(entry)
-            self._stations[station_id] = fresh
+            self._put(station_id, fresh)
             if was_running:
                 await fresh.runtime.start()
         return self.view(fresh)
@@ -403,7 +421,7 @@ class Workbench(HistoryMixin):
                     await self.update_station(sid, cfg)
                 else:
                     st = self._build(cfg)
-                    self._stations[sid] = st
+                    self._put(sid, st)
                     if cfg.enabled and cfg.auto_start:
                         await st.runtime.start()
         return ImportResult(accepted=report.accepted, dry_run=request.dry_run, rejected=[
@@ -456,6 +474,8 @@ class Workbench(HistoryMixin):
         st = self._get(station_id)
         core: Any = st.core
         rt, r, c = st.runtime, request, request.connector_id
+        if r.action == "auto_transactions":
+            return await self._auto_action(station_id, r)
         if r.action == "disconnect_network":
             if not rt.running:
                 return ActionResponse(ok=False, error=f"station {station_id} is not running")
@@ -478,6 +498,18 @@ class Workbench(HistoryMixin):
         except AttributeError:
             return ActionResponse(ok=False, error=f"{r.action} is not supported by this station's engine")
         return ActionResponse(ok=bool(result.ok), error=result.error, data=dict(result.data))
+
+    async def _auto_action(self, station_id: str, r: ActionRequest) -> ActionResponse:
+        """Enable, disable or re-tune the station's automatic transactions (saved in its configuration)."""
+        st = self._get(station_id)
+        try:
+            auto = enabled_copy(st.config.auto_transactions, r.enabled, r.settings)
+        except ValidationError as exc:
+            raise InvalidRequest(explain(exc, "settings.")) from None
+        view = await self.update_station(station_id, {**st.config.export(include_secrets=True),
+                                                      "auto_transactions": auto.model_dump()})
+        return ActionResponse(ok=True, data={"auto_transactions": view.runtime.auto_transactions
+                                             or {"enabled": False}})
 
     async def send_message(self, station_id: str, request: SendMessageRequest) -> SendMessageResult:
         """Send a crafted message and wait up to ``request.timeout`` for what answers it."""
@@ -524,10 +556,10 @@ class Workbench(HistoryMixin):
             version=__version__, uptime_s=round(time.time() - self._started_at, 3),
             store={"ok": health.ok, "backend": health.backend, "detail": health.detail,
                    "schema_version": health.schema_version, "dropped_writes": self.recorder.dropped_writes,
-                   "failed_writes": self.recorder.failed_writes},
+                   "failed_writes": self.recorder.failed_writes, **self.recorder.stats()},
             stations=len(self._stations), running_stations=sum(s.runtime.running for s in self._stations.values()),
             connected_stations=connected, open_connections=connected + self.bus.subscribers,
-            stream_clients=self.bus.subscribers, memory_rss_bytes=_rss_bytes(), events_published=self.bus.published,
+            stream_clients=self.bus.subscribers, memory_rss_bytes=rss_bytes(), events_published=self.bus.published,
             events_dropped=self.bus.dropped(), max_stations=self.max_stations,
             config=mask_secrets(self.app.model_dump(mode="json")))
 
@@ -553,9 +585,7 @@ class Workbench(HistoryMixin):
                 if fut is not None and not fut.done() and (key[1] != "*" or record.message_type != "CallResult"):
                     fut.set_result(record)
                     break
-        doc = record.to_doc()
-        doc["timestamp"] = record.timestamp.isoformat()
-        self.bus.publish("frame", record.station_id, record.timestamp.timestamp(), doc)
+        self.bus.publish_frame(record)
 
     def _publish_state(self, station_id: str, rt: Runtime) -> None:
         self.bus.publish("state", station_id, time.time(), {"state": rt.state})
@@ -607,16 +637,3 @@ def _unmask(doc: dict[str, Any], current: StationConfig) -> dict[str, Any]:
     if isinstance(tls, dict) and tls.get("client_key") == MASK:
         doc["tls"] = {**tls, "client_key": current.tls.client_key}
     return doc
-
-
-def _rss_bytes() -> int | None:
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        try:
-            import resource
-
-            return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-        except (ImportError, OSError):
-            return None

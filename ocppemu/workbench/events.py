@@ -16,18 +16,42 @@ from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from ocppemu.ocpp.records import FrameRecord
+
 #: Kinds of events: ``frame`` (an OCPP frame), ``event`` (a station event: status, transaction, connection ...),
 #: ``state`` (runtime state of a station changed), ``error`` (a station error), ``gap`` (events were lost).
 KINDS = ("frame", "event", "state", "error", "gap", "scenario")
 
 
-@dataclass(slots=True, frozen=True)
 class BusEvent:
-    seq: int
-    kind: str
-    station_id: str | None
-    timestamp: float
-    data: dict[str, Any]
+    """One event. A frame event keeps its :class:`FrameRecord` and builds the JSON document only when a
+    subscriber (or a resume) reads ``data``: publishing a frame costs no copy when nobody watches."""
+
+    __slots__ = ("_data", "_frame", "kind", "seq", "station_id", "timestamp")
+
+    def __init__(self, seq: int, kind: str, station_id: str | None, timestamp: float,
+                 data: dict[str, Any] | None = None, frame: FrameRecord | None = None) -> None:
+        self.seq, self.kind, self.station_id, self.timestamp = seq, kind, station_id, timestamp
+        self._data, self._frame = data, frame
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            frame = self._frame
+            doc = frame.to_doc() if frame is not None else {}
+            if frame is not None:
+                doc["timestamp"] = frame.timestamp.isoformat()
+            self._data, self._frame = doc, None
+        return self._data
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BusEvent) and (self.seq, self.kind, self.station_id, self.timestamp, self.data) == (
+            other.seq, other.kind, other.station_id, other.timestamp, other.data)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"BusEvent(seq={self.seq}, kind={self.kind!r}, station_id={self.station_id!r})"
 
     def to_doc(self) -> dict[str, Any]:
         return {"seq": self.seq, "cursor": str(self.seq), "kind": self.kind, "station_id": self.station_id,
@@ -105,7 +129,14 @@ class EventBus:
 
     def publish(self, kind: str, station_id: str | None, timestamp: float, data: dict[str, Any]) -> BusEvent:
         """Hand an event to every interested subscriber; returns at once."""
-        event = BusEvent(next(self._seq), kind, station_id, timestamp, data)
+        return self._publish(BusEvent(next(self._seq), kind, station_id, timestamp, data))
+
+    def publish_frame(self, record: FrameRecord) -> BusEvent:
+        """Publish a frame; its document is built later, and only if someone reads it."""
+        return self._publish(BusEvent(next(self._seq), "frame", record.station_id, record.timestamp.timestamp(),
+                                      None, record))
+
+    def _publish(self, event: BusEvent) -> BusEvent:
         self.last_seq = event.seq
         self.published += 1
         self._history.append(event)

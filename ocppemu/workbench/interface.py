@@ -71,6 +71,10 @@ class StationRuntime(_Model):
     active_transactions: dict[str, str] = Field(default_factory=dict)
     energy_register_wh: dict[str, float] = Field(default_factory=dict)
     queued_messages: int = 0
+    auto_transactions: dict[str, Any] | None = Field(default=None, description="The automatic transaction "
+                                                     "generator: phase per connector and counters; None when off")
+    frames_dropped: int = Field(default=0, description="Frames of this station the message log lost (hard limit "
+                                "of the recording buffer reached); 0 in normal operation")
 
 
 class StationView(_Model):
@@ -144,14 +148,16 @@ class StationsExport(_Model):
 
 
 ActionName = Literal["plug_in", "unplug", "authorize", "start_transaction", "stop_transaction", "suspend",
-                     "resume", "fault", "clear_fault", "set_connector_status", "disconnect_network"]
+                     "resume", "fault", "clear_fault", "set_connector_status", "disconnect_network",
+                     "auto_transactions"]
 
 
 class ActionRequest(_Model):
     """A user action on a station. Which fields matter depends on ``action``: ``connector_id`` for all but
     ``disconnect_network`` (which uses ``seconds``); ``id_tag`` for authorize / start_transaction; ``reason`` for
     stop_transaction; ``by`` (EV or EVSE) for suspend; ``error_code`` for fault; ``status`` (and ``error_code``)
-    for set_connector_status."""
+    for set_connector_status; ``enabled`` and ``settings`` (fields of the station's ``auto_transactions``
+    section) for auto_transactions, which turns the automatic transaction generator on or off or re-tunes it."""
 
     action: ActionName
     connector_id: int = Field(default=1, ge=0, le=1000)
@@ -161,6 +167,8 @@ class ActionRequest(_Model):
     error_code: str = Field(default="OtherError", max_length=50)
     status: str | None = Field(default=None, max_length=50)
     seconds: float = Field(default=10.0, ge=0, le=86400)
+    enabled: bool | None = None
+    settings: dict[str, Any] | None = None
 
 
 class ActionResponse(_Model):

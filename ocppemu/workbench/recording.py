@@ -1,17 +1,20 @@
 """Where stations' outputs go: the store (through bounded buffers), a JSON-lines file, and live subscribers.
 
 A :class:`Recorder` hands each station a :class:`~ocppemu.station.core.Sinks` whose callbacks return at once:
-frames go to the :class:`~ocppemu.store.buffer.MessageBuffer`; transactions, meter samples and offline-queue
-changes go to one background writer (bounded, coalescing transaction updates); subscribers get every frame and
-event synchronously and must not block (the workbench's event bus gives each subscriber its own bounded queue).
-Nothing here can slow a station down or make it fail: a store outage is counted and retried, never raised.
+frames the recording level keeps (:mod:`ocppemu.store.levels`) go to the
+:class:`~ocppemu.store.buffer.MessageBuffer`; transactions, meter samples and offline-queue changes go to one
+background writer that batches them (all meter samples gathered since the last round in one write, transaction
+updates coalesced); subscribers get every frame and event synchronously and must not block (the workbench's event
+bus gives each subscriber its own bounded queue). Nothing here makes a station fail: a store outage is counted and
+retried, never raised. A store that is slower than the stations pushes back (:meth:`Recorder.pressure`) instead of
+losing frames; frames are lost only at the buffer's hard limit, and then counted per station.
 
-A meter sample costs one store write (its values go to the store together). The offline queue is mirrored to the
-store only for what can outlive a connection: an entry queued while the station is offline is written at once; one
-queued while online (the usual MeterValues or TransactionEvent, sent at once) is written only if it is still
-unanswered after ``queue_grace`` seconds, so a message the CSMS answers in time costs no queue write at all. A crash
-of the emulator can lose at most ``queue_grace`` seconds of online messages, as it can lose that much of the
-message log (``batch_interval``).
+The meter samples handed over within one round (at most 0.5 s) cost one store write together. The offline queue is
+mirrored to the store only for what can outlive a connection: an entry queued while the station is offline is
+written at once; one queued while online (the usual MeterValues or TransactionEvent, sent at once) is written only
+if it is still unanswered after ``queue_grace`` seconds, so a message the CSMS answers in time costs no queue write
+at all. A crash of the emulator can lose at most ``queue_grace`` seconds of online messages, as it can lose that
+much of the message log (``batch_interval``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from ocppemu.station.offline_queue import QueuedMessage, QueueSink
 from ocppemu.store.base import Repository
 from ocppemu.store.buffer import MessageBuffer
 from ocppemu.store.errors import StoreUnavailableError
+from ocppemu.store.levels import RecordingPolicy
 
 log = logging.getLogger(__name__)
 AUTH_SOURCES = frozenset(get_args(AuthSource))
@@ -51,6 +55,8 @@ EventListener = Callable[[StationEvent], None]
 
 
 class _QueueMirror:
+    __slots__ = ("recorder", "station_id")
+
     def __init__(self, recorder: Recorder, station_id: str) -> None:
         self.recorder, self.station_id = recorder, station_id
 
@@ -103,15 +109,22 @@ class Unwritten:
 class Recorder:
     """Fan-out of station outputs. ``repo`` may be None (no store: subscribers and the JSON-lines file only)."""
 
-    def __init__(self, repo: Repository | None, *, buffer_size: int = 10000, batch_interval: float = 1.0,
+    def __init__(self, repo: Repository | None, *, buffer_size: int = 100_000, batch_interval: float = 1.0,
                  jsonl_path: str | Path | None = None, max_pending_writes: int = 100000,
-                 queue_grace: float | None = None) -> None:
+                 queue_grace: float | None = None, high_water: int | None = None, level: str = "all") -> None:
         self.repo = repo
+        self.policy = RecordingPolicy(level)
         #: Seconds an entry queued while online may stay unanswered before it is mirrored to the store.
         self.queue_grace = batch_interval if queue_grace is None else queue_grace
         self._unsaved: dict[tuple[str, int], tuple[float, QueuedMessage]] = {}
         self._unsaved_timer: asyncio.TimerHandle | None = None
-        self.buffer = MessageBuffer(repo, max_size=buffer_size, interval=batch_interval) if repo else None
+        self.buffer = MessageBuffer(repo, max_size=buffer_size, interval=batch_interval,
+                                    high_water=high_water) if repo else None
+        self.batch_interval = batch_interval
+        self.frames_seen = 0
+        self.frames_skipped = 0
+        self._samples: list[MeterSample] = []
+        self._batcher: asyncio.Task[None] | None = None
         self._jsonl: IO[str] | None = open(jsonl_path, "a", encoding="utf-8") if jsonl_path else None  # noqa: SIM115
         self._frame_listeners: list[FrameListener] = []
         self._event_listeners: list[EventListener] = []
@@ -128,6 +141,8 @@ class Recorder:
             self.buffer.start()
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_loop(), name="recorder-writer")
+        if self._batcher is None and self.repo is not None:
+            self._batcher = asyncio.create_task(self._batch_loop(), name="recorder-batcher")
 
     async def aclose(self, timeout: float | None = None) -> Unwritten:
         """Write everything still pending, then stop. With ``timeout`` (seconds) it returns by then even if the
@@ -139,6 +154,12 @@ class Recorder:
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - loop.time())
 
+        if self._batcher is not None:
+            self._batcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._batcher
+            self._batcher = None
+        self._hand_over()
         self._save_unsaved(everything=True)  # the offline queue's unsaved entries are written like the rest
         lost_writes = 0
         if self._writer is not None:
@@ -170,6 +191,7 @@ class Recorder:
     async def flush(self) -> None:
         """Wait until every record handed over so far is in the store (offline-queue entries included)."""
         self._save_unsaved(everything=True)
+        self._hand_over()
         await self._writes.join()
         if self.buffer is not None:
             await self.buffer.flush()
@@ -193,8 +215,12 @@ class Recorder:
         return _QueueMirror(self, station_id)
 
     def frame(self, record: FrameRecord) -> None:
+        self.frames_seen += 1
         if self.buffer is not None:
-            self.buffer.add(record)
+            if self.policy.keep(record):
+                self.buffer.add(record)
+            else:
+                self.frames_skipped += 1
         if self._jsonl is not None:
             doc = record.to_doc()
             doc["timestamp"] = record.timestamp.isoformat()
@@ -276,9 +302,42 @@ class Recorder:
         self.write(lambda: repo.add_authorizations([record]))
 
     def meter(self, samples: list[MeterSample]) -> None:
+        if self.repo is not None and samples:
+            self._samples.extend(samples)
+
+    def pressure(self) -> asyncio.Event | None:
+        """None while stations may go on; else an event to wait on (the store is behind). See MessageBuffer."""
+        return self.buffer.pressure() if self.buffer is not None else None
+
+    def stats(self) -> dict[str, Any]:
+        """Recording counters for status views: frames seen, skipped by the level, recorded, dropped."""
+        buf = self.buffer.stats() if self.buffer is not None else None
+        dropped = self.buffer.dropped_by_station() if self.buffer is not None else {}
+        return {
+            "recording_level": self.policy.level,
+            "frames_seen": self.frames_seen,
+            "frames_skipped_by_level": self.frames_skipped,
+            "frames_recorded": buf.written if buf else 0,
+            "frames_pending": buf.pending if buf else 0,
+            "frames_dropped": buf.dropped if buf else 0,
+            "frames_rejected": buf.rejected if buf else 0,
+            "stations_with_dropped_frames": len(dropped),
+            "frames_dropped_by_station": dict(sorted(dropped.items(), key=lambda kv: -kv[1])[:20]),
+        }
+
+    def _hand_over(self) -> None:
+        """Turn what was gathered since the last round into store writes (one per kind and round)."""
         repo = self.repo
-        if repo is not None and samples:
+        if repo is None:
+            return
+        if self._samples:
+            samples, self._samples = self._samples, []
             self.write(lambda: repo.add_meter_samples(samples))
+
+    async def _batch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(min(self.batch_interval, 0.5))
+            self._hand_over()
 
     # -- the offline queue's mirror ------------------------------------------------------------------------------
 

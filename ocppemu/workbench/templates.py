@@ -77,6 +77,25 @@ BUILTIN_TEMPLATES: dict[str, dict[str, Any]] = {
 }
 
 
+#: The workload of a load test: automatic transactions on every connector, MeterValues with 10 sampled values
+#: every 10 s (the 8 measurands the meter has, the current and voltage sampled twice: no per-phase values yet),
+#: heartbeat every 60 s, started as soon as created.
+LOAD_SAMPLED_VALUES = ["Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage", "SoC",
+                       "Current.Offered", "Power.Offered", "Temperature", "Current.Import", "Voltage"]
+_LOAD = {"auto_start": True,
+         "meter_values_config": {"interval": 10, "measurands": LOAD_SAMPLED_VALUES, "aligned_data_interval": 0},
+         "simulation": {"heartbeat_interval": 60, "energy_delivery_rate": 22000.0},
+         "auto_transactions": {"enabled": True, "duration": [60, 120], "pause": [15, 30], "start_delay": [0, 30]}}
+for _name, _base in (("ac-22kw-dual-1.6", "load-ac-22kw-dual-1.6"), ("dc-150kw-2.0.1", "load-dc-150kw-2.0.1"),
+                     ("ac-11kw-bidirectional-2.1", "load-ac-11kw-2.1")):
+    _station = {**BUILTIN_TEMPLATES[_name]["station"], **_LOAD,
+                "simulation": {**BUILTIN_TEMPLATES[_name]["station"]["simulation"], "heartbeat_interval": 60},
+                "tags": [*BUILTIN_TEMPLATES[_name]["station"]["tags"], "load"]}
+    BUILTIN_TEMPLATES[_base] = {
+        "description": BUILTIN_TEMPLATES[_name]["description"] + "; load test: automatic transactions, "
+                       "MeterValues every 10 s, heartbeat 60 s", "station": _station}
+
+
 def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     """``base`` with ``extra`` merged in: nested objects merge, anything else (lists too) is replaced."""
     out = copy.deepcopy(dict(base))

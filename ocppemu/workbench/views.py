@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -63,3 +64,17 @@ def explain(exc: ValidationError, prefix: str = "") -> str:
         msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
         parts.append(f"{prefix}{loc}: {msg}")
     return "; ".join(parts)
+
+
+def rss_bytes() -> int | None:
+    """Resident memory of this process (bytes), None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        try:
+            import resource
+
+            return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+        except (ImportError, OSError):
+            return None
