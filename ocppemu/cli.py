@@ -65,12 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_serve_arguments(sub.add_parser("serve", help="run the workbench daemon (REST + WebSocket API)"))
+    from ocppemu.cli_fuzz import add_fuzz_command
+
+    add_fuzz_command(sub)
+    from ocppemu.cli_scenario import add_scenario_command
+
+    add_scenario_command(sub)
     from ocppemu.ui import add_ui_arguments
 
     add_ui_arguments(sub.add_parser("ui", help="serve the dashboards (Voila on 127.0.0.1) attached to a daemon"))
     from ocppemu.cli_load import add_commands as add_load_commands
 
     add_load_commands(sub)
+    from ocppemu.cli_cluster import add_commands as add_cluster_commands
+
+    add_cluster_commands(sub)
     return parser
 
 
@@ -82,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_demo_csms(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if getattr(args, "handler", None) is not None:  # commands registered with set_defaults(handler=...)
+        return int(args.handler(args))
     if args.command == "station":
         from ocppemu.cli_station import run_station
 
@@ -102,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocppemu.cli_load import run_command
 
         return run_command(args)
+    if args.command == "cluster":
+        from ocppemu.cli_cluster import run_command as run_cluster_command
+
+        return run_cluster_command(args)
     if args.command == "ui":
         from ocppemu.ui import run_ui
 

@@ -33,6 +33,10 @@ def add_load_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-errors", type=int, default=None, metavar="N",
                    help="fail if CallErrors received + disconnects + frames dropped exceed N")
     p.add_argument("--quiet", action="store_true", help="no live view")
+    p.add_argument("--cluster", default=None, metavar="ray://HEAD:10001|local",
+                   help="run the shards on a Ray cluster (ocppemu[ray]); 'local': a throw-away one on loopback")
+    p.add_argument("--per-shard", type=int, default=None, metavar="N",
+                   help="with --cluster and no --processes: shards of at most N stations (e.g. 10000)")
 
 
 def _ramp(text: str | None) -> float | None:
@@ -53,7 +57,12 @@ def run_load_command(args: argparse.Namespace) -> int:
             duration=args.duration, processes=args.processes, record=args.record, store_dir=args.store_dir,
             auto_transactions=not args.no_auto)
         live = LiveView(enabled=not args.quiet)
-        report = asyncio.run(run_load(settings, live=live))
+        if getattr(args, "cluster", None):
+            from ocppemu.cli_cluster import run_on_cluster
+
+            report = run_on_cluster(settings, args.cluster, live, per_shard=args.per_shard)
+        else:
+            report = asyncio.run(run_load(settings, live=live))
     except LoadInputError as exc:
         print(f"ocppemu load: {exc}", file=sys.stderr)
         return 2

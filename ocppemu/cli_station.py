@@ -82,7 +82,7 @@ async def charge_once(runtime: StationRuntime, seconds: float, id_tag: str | Non
                       connector: int = 1, timeout: float = 30.0) -> tuple[bool, str]:
     """Run one full session (plug, authorize, start, meter values, stop, unplug); say whether it completed."""
     core = runtime.core
-    result = runtime.act(core.start_session, connector, id_tag)  # type: ignore[attr-defined]
+    result = runtime.act(core.start, connector, id_tag)
     if not result.ok:
         return False, f"could not start: {result.error}"
     deadline = time.monotonic() + timeout
@@ -91,7 +91,7 @@ async def charge_once(runtime: StationRuntime, seconds: float, id_tag: str | Non
             return False, f"the transaction did not start ({core.last_error or 'no answer'})"
         await asyncio.sleep(0.05)
     await asyncio.sleep(seconds)
-    result = runtime.act(core.stop_session, connector)  # type: ignore[attr-defined]
+    result = runtime.act(core.stop, connector)
     if not result.ok:
         return False, f"could not stop: {result.error}"
     deadline = time.monotonic() + timeout
@@ -99,7 +99,7 @@ async def charge_once(runtime: StationRuntime, seconds: float, id_tag: str | Non
         if time.monotonic() > deadline:
             return False, "the CSMS did not confirm the end of the transaction"
         await asyncio.sleep(0.05)
-    runtime.act(core.unplug, connector)  # type: ignore[attr-defined]
+    runtime.act(core.unplug, connector)
     return True, "session completed"
 
 

@@ -46,8 +46,9 @@ py_stamp="$VENV/.ocppemu-setup"
 py_want="$(fingerprint "$ROOT/pyproject.toml" "$ROOT/scripts/setup.sh")"
 if [ "$FORCE" = 1 ] || [ "$(cat "$py_stamp" 2>/dev/null)" != "$py_want" ]; then
   if grep -Eq '^[[:space:]]*ui[[:space:]]*=' "$ROOT/pyproject.toml"; then
-    say "installing ocppemu (editable) with extras dev,ui,load into $VENV"
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,ui,load]"
+    # ray: the cluster tests (tests/cluster/) run a local Ray cluster; without it they are skipped
+    say "installing ocppemu (editable) with extras dev,ui,load,ray into $VENV"
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,ui,load,ray]"
   else
     say "installing ocppemu (editable) with extra dev, plus ${UI_PACKAGES[*]} (no extra 'ui' yet) into $VENV"
     "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]" "${UI_PACKAGES[@]}"

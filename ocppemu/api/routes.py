@@ -18,6 +18,7 @@ from ocppemu.workbench.interface import (
     ActionResponse,
     CloneRequest,
     Deleted,
+    FindingList,
     FromTemplateRequest,
     ImportRequest,
     ImportResult,
@@ -59,6 +60,14 @@ class MeterQuery(_Query):
 
 class StatsQuery(_Query):
     station_id: str | None = None
+
+
+class FindingsQuery(_Query):
+    station_id: str | None = None
+    severity: Literal["error", "warning", "info"] | None = Field(
+        default=None, description="Keep this severity and the more serious ones")
+    rule: str | None = Field(default=None, description="A rule id or family, e.g. rpc.response-timeout or rpc")
+    limit: int = Field(default=1000, ge=1, le=10_000)
 
 
 class MessagesQuery(MessageQuery):
@@ -154,6 +163,9 @@ ROUTES: list[Route] = [
           lambda wb, p, b, q: _no_call(), None, query=ExportQuery),
     Route("GET", "/api/transactions", "transactions", "Transactions, newest first",
           lambda wb, p, b, q: wb.transactions(q.station_id, q.status), TransactionList, query=TransactionsQuery),
+    Route("GET", "/api/findings", "findings", "Compliance findings against the CSMS, oldest first",
+          lambda wb, p, b, q: wb.findings(q.station_id, q.severity, q.rule, q.limit), FindingList,
+          query=FindingsQuery),
     Route("GET", "/api/stats", "stats", "Message statistics per action, transactions and energy",
           lambda wb, p, b, q: wb.stats(q.station_id), Stats, query=StatsQuery),
 ]

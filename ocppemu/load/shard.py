@@ -69,7 +69,7 @@ API_METHODS = frozenset({
     "list_stations", "get_station", "create_station", "update_station", "delete_station", "start_station",
     "stop_station", "reset_station", "clone_station", "import_stations", "export_stations", "list_templates",
     "save_template", "create_from_template", "station_action", "send_message", "query_messages", "transactions",
-    "meter_values", "stats", "status"})
+    "meter_values", "stats", "status", "findings"})
 ERRORS: dict[str, type[api.WorkbenchError]] = {
     "NotFound": api.NotFound, "Conflict": api.Conflict, "InvalidRequest": api.InvalidRequest}
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ocppemu.compliance.findings import ComplianceFinding
 from ocppemu.ocpp.records import FrameRecord
 from ocppemu.scenarios import format as fmt
 from ocppemu.scenarios import steps as S
@@ -164,10 +165,14 @@ class ScenarioRun:
         rng = random.Random(self.seed)
         self._unsubscribe.append(self.wb.recorder.on_frame(self._on_frame))
         self._unsubscribe.append(self.wb.recorder.on_event(self._on_event))
+        self._unsubscribe.append(self.wb.compliance.listen(self._on_finding))
         base = {"run_id": self.run_id, "seed": self.seed}
         for plan in self.scenario.stations:
             cfg = dict(plan.config)
-            cfg["simulation"] = {**cfg.get("simulation", {}), "seed": rng.randrange(2**31)}
+            # Every CSMS frame is judged (docs/COMPLIANCE.md); the run's response timeout is the stations' call
+            # timeout, so an answer the station gave up on is a finding.
+            cfg["simulation"] = {**cfg.get("simulation", {}), "seed": rng.randrange(2**31),
+                                 "compliance_checks": True, "call_timeout": self.response_timeout}
             cfg["auto_start"] = False
             cfg["enabled"] = True
             await self.wb.create_station(cfg)
@@ -199,6 +204,7 @@ class ScenarioRun:
             if not busy:
                 break
             await asyncio.sleep(0.05)
+        self.wb.compliance.flush(time.time(), self._created)  # calls still unanswered are findings too
         for sid in self._created:
             with contextlib.suppress(Exception):
                 await self.wb.stop_station(sid)
@@ -222,8 +228,17 @@ class ScenarioRun:
                                                            action=record.action or "?", rtt_ms=record.rtt_ms))
         self.report.meter_points.extend(meter_points_of(record))
 
+    def _on_finding(self, f: ComplianceFinding, *, force: bool = False) -> None:
+        if force or f.station_id in self.ctx:
+            self.report.findings.append(FindingOut(
+                station_id=f.station_id, timestamp=f.timestamp.timestamp(), severity=f.severity, rule=f.rule,
+                description=f.description, message_id=f.message_id, action=f.action, reference=f.reference))
+
     def _on_event(self, event: StationEvent) -> None:
-        if event.station_id in self.ctx and event.kind == "finding":
+        # The engine's own findings (schema, unknown ids) are judged again, with rule and reference, by the
+        # compliance monitor of every run station; only stations without one report them here.
+        checked = event.station_id in self.wb.compliance.monitors
+        if event.station_id in self.ctx and event.kind == "finding" and not checked:
             d = event.data
             self.report.findings.append(FindingOut(
                 station_id=event.station_id, timestamp=event.timestamp, severity=d.get("severity", "error"),
@@ -281,6 +296,9 @@ class ScenarioRun:
 
     def _plans(self) -> list[StationPlan]:
         return self.scenario.stations
+
+    async def _fuzz(self, ctx: S.StationContext, a: fmt.FuzzArgs) -> S.Outcome:
+        return await _fuzz_step(self, ctx, a)
 
     async def _wait(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -363,6 +381,8 @@ class ScenarioRun:
             return await S.do_event(ctx, a, timeout)
         if isinstance(a, fmt.ExpectCallArgs):
             return await S.do_expect_call(ctx, a, timeout, api, self.prompter)
+        if isinstance(a, fmt.FuzzArgs):
+            return await self._fuzz(ctx, a)
         if isinstance(a, fmt.SendArgs | fmt.SendRawArgs):
             return await S.do_send(ctx, a, rt)
         if isinstance(a, fmt.HttpArgs):
@@ -374,6 +394,27 @@ class ScenarioRun:
         if isinstance(a, fmt.CheckArgs):
             return S.do_check(ctx, a)
         return S.Outcome.fail(f"step {step.kind} is not supported by this runner", "internal")
+
+
+async def _fuzz_step(run: ScenarioRun, ctx: S.StationContext, a: fmt.FuzzArgs) -> S.Outcome:
+    from ocppemu.compliance.fuzz_run import fuzz_csms
+    from ocppemu.ocpp.versions import Version
+    from ocppemu.transport.base import TransportError
+
+    config = (await run.wb.get_station(ctx.station_id, include_secrets=True)).config
+    seed = a.seed if a.seed is not None else run.seed or 0
+    try:
+        report = await fuzz_csms(config["csms_url"], Version(ctx.version), frames=a.frames, seed=seed,
+                                 station_id=f"{ctx.station_id}-FUZZ", answer_timeout=a.answer_timeout,
+                                 config=config)
+    except TransportError as exc:
+        return S.Outcome.fail(f"the fuzzer could not connect: {exc}", "fuzz.disconnected")
+    for f in report.findings:  # the fuzzer's connection is not one of the run's stations: taken as they are
+        run._on_finding(f, force=True)
+    errors = report.errors
+    summary = f"{len(report.cases)} frames (seed {seed}): {len(errors)} error finding(s), " \
+              f"{len(report.findings) - len(errors)} other"
+    return S.Outcome(not errors, summary, errors[0].rule if errors else None, errors[0].action if errors else None)
 
 
 def _count(steps: list[fmt.StepWrapper], plans: list[StationPlan], default_on: list[str] | None) -> int:

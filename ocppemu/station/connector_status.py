@@ -1,7 +1,7 @@
-"""Connector status state tables for OCPP 1.6 and 2.x, as explicit transition tables.
+"""Connector status of OCPP 1.6 and 2.x: the enums and the check against the explicit transition tables.
 
-Each refusal is an :class:`IllegalTransition` naming the rule it breaks; the engine turns it into a readable
-error for the user (or a CallError / finding where the CSMS asked for it).
+The tables themselves live in :mod:`ocppemu.station.state_tables`; each refusal is an
+:class:`~ocppemu.station.state_tables.IllegalTransition` naming the table, the move and the connector.
 """
 
 from __future__ import annotations
@@ -9,6 +9,19 @@ from __future__ import annotations
 from enum import Enum
 
 from ocppemu.ocpp.versions import Version
+from ocppemu.station.state_tables import (
+    CHARGE_POINT_16,
+    CONNECTOR_2X,
+    CONNECTOR_16,
+    MOVES_2X,
+    MOVES_16,
+    MOVES_16_CP,
+    IllegalTransition,
+    StateTable,
+)
+
+__all__ = ["TRANSITIONS_2X", "TRANSITIONS_16", "TRANSITIONS_16_CP", "IllegalTransition", "Status2x", "Status16",
+           "check_transition", "table_for", "valid_statuses"]
 
 
 class Status16(str, Enum):
@@ -31,56 +44,26 @@ class Status2x(str, Enum):
     FAULTED = "Faulted"
 
 
-_A, _P, _C, _SEV, _SEVSE, _F, _R, _U, _FA = (
-    "Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved", "Unavailable",
-    "Faulted",
-)
-
-#: OCPP 1.6 section 4.9: from-status -> statuses it may go to (connectors > 0).
-TRANSITIONS_16: dict[str, frozenset[str]] = {
-    _A: frozenset({_P, _C, _SEV, _SEVSE, _R, _U, _FA}),
-    _P: frozenset({_A, _C, _SEV, _SEVSE, _F, _FA}),
-    _C: frozenset({_A, _SEV, _SEVSE, _F, _U, _FA}),
-    _SEV: frozenset({_A, _C, _SEVSE, _F, _U, _FA}),
-    _SEVSE: frozenset({_A, _C, _SEV, _F, _U, _FA}),
-    _F: frozenset({_A, _P, _U, _FA}),
-    _R: frozenset({_A, _P, _U, _FA}),
-    _U: frozenset({_A, _P, _C, _SEV, _SEVSE, _FA}),
-    _FA: frozenset({_A, _P, _C, _SEV, _SEVSE, _F, _R, _U}),
-}
-#: Connector 0 (the whole charge point) only reports Available, Unavailable and Faulted.
-TRANSITIONS_16_CP: dict[str, frozenset[str]] = {
-    _A: frozenset({_U, _FA}),
-    _U: frozenset({_A, _FA}),
-    _FA: frozenset({_A, _U}),
-}
-#: OCPP 2.x: any status may follow any other.
-TRANSITIONS_2X: dict[str, frozenset[str]] = {
-    s.value: frozenset(t.value for t in Status2x if t is not s) for s in Status2x
-}
+TRANSITIONS_16 = MOVES_16
+TRANSITIONS_16_CP = MOVES_16_CP
+TRANSITIONS_2X = MOVES_2X
 
 
-class IllegalTransition(ValueError):
-    """A connector was asked to change status in a way its protocol's state table forbids."""
-
-    def __init__(self, version: Version, connector: int, current: str, target: str) -> None:
-        self.version, self.connector, self.current, self.target = version, connector, current, target
-        super().__init__(
-            f"OCPP {version.value} connector {connector}: {current} -> {target} is not a valid status transition"
-        )
+def table_for(version: Version, connector: int) -> StateTable:
+    """The status table of ``connector`` (0 is the whole 1.6 charge point) in ``version``."""
+    if version is Version.V16:
+        return CHARGE_POINT_16 if connector == 0 else CONNECTOR_16
+    return CONNECTOR_2X
 
 
 def check_transition(version: Version, connector: int, current: str, target: str) -> None:
     """Raise :class:`IllegalTransition` unless ``current -> target`` is allowed (same status is a no-op)."""
     if current == target:
         return
-    table = (TRANSITIONS_16_CP if connector == 0 else TRANSITIONS_16) if version is Version.V16 else TRANSITIONS_2X
-    allowed = table.get(current)
-    if allowed is None or target not in allowed:
-        raise IllegalTransition(version, connector, current, target)
+    table_for(version, connector).fire(current, target, connector=connector)
 
 
 def valid_statuses(version: Version, connector: int = 1) -> list[str]:
     if version is Version.V16:
-        return list(TRANSITIONS_16_CP if connector == 0 else TRANSITIONS_16)
+        return list(MOVES_16_CP if connector == 0 else MOVES_16)
     return [s.value for s in Status2x]

@@ -15,7 +15,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 from ocppemu.config.randomness import station_rng
 from ocppemu.config.station import StationConfig
@@ -32,9 +32,11 @@ from ocppemu.ocpp.rpc import (
     PendingCall,
     RpcEndpoint,
 )
+from ocppemu.station.actions import SuspendBy
 from ocppemu.station.clock import StationClock, iso, parse_iso
 from ocppemu.station.handlers import HandlerTable
 from ocppemu.station.offline_queue import OfflineQueue, QueuedMessage
+from ocppemu.station.state_tables import REGISTRATION, IllegalTransition
 from ocppemu.station.timers import Timers
 
 log = logging.getLogger(__name__)
@@ -158,7 +160,7 @@ class StationCore:
     def connected(self, now: float) -> None:
         """The transport is open: start registration (after ``boot_delay``)."""
         self.is_connected = True
-        self.registration = "None"
+        self.registration = cast(Registration, REGISTRATION.fire(self.registration, "connected"))
         self.emit("connection", now, status="connected")
         self.timers.set("boot", now + self.config.simulation.boot_delay, self._boot_timer)
 
@@ -365,7 +367,11 @@ class StationCore:
             self.schedule_heartbeat(now)
 
     def _boot_answered(self, payload: dict[str, Any], now: float) -> None:
-        status = payload.get("status", "Rejected")
+        try:
+            status = cast(Registration, REGISTRATION.fire(self.registration, str(payload.get("status"))))
+        except IllegalTransition as exc:
+            self.last_error = f"BootNotification answer: {exc}"
+            status = "Rejected"
         interval = int(payload.get("interval", 0) or 0)
         self.clock.set_from_csms(payload.get("currentTime"), now)
         self.registration = status
@@ -413,6 +419,51 @@ class StationCore:
         """Ask the runtime to drop the connection and boot again with ``reason``."""
         self._boot_reason = reason
         self.request("reboot", delay, reason)
+
+    # -- station-side events (the StationActions interface of ocppemu.station.actions) ----------------------------
+
+    def plug_in(self, where: int, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def unplug(self, where: int, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def present_tag(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def start(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def stop(self, where: int, now: float, reason: str = "Local", /) -> ActionResult:
+        raise NotImplementedError
+
+    def suspend(self, where: int, by: SuspendBy, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def resume(self, where: int, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def inject_fault(self, where: int, error_code: str, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def recover(self, where: int, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def set_status(self, where: int, status: str, error_code: str, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def power_loss(self, now: float, /) -> ActionResult:
+        raise NotImplementedError
+
+    def fault_codes(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def network_drop(self, seconds: float, now: float, /) -> ActionResult:
+        """The network drops for ``seconds`` (the runtime closes the connection and waits)."""
+        if seconds < 0:
+            return ActionResult.fail("seconds must not be negative")
+        self.request("disconnect", seconds, "network drop")
+        return ActionResult(True, data={"offline_seconds": seconds})
 
     def client_certificate(self) -> tuple[str, str] | None:
         """A certificate chain and key (PEM) the CSMS signed for this station, to use for mutual TLS; None

@@ -24,6 +24,7 @@ from ocppemu.workbench.interface import (
     CloneRequest,
     Deleted,
     ExportFormat,
+    FindingList,
     FromTemplateRequest,
     ImportRequest,
     ImportResult,
@@ -216,6 +217,11 @@ class RemoteWorkbench:
                            measurand: str | None = None) -> MeterValueList:
         return await self._call("GET", f"/api/stations/{self._p(station_id)}/meter-values", MeterValueList,
                                 query={"transaction_id": transaction_id, "measurand": measurand})
+
+    async def findings(self, station_id: str | None = None, severity: str | None = None,
+                       rule: str | None = None, limit: int = 1000) -> FindingList:
+        return await self._call("GET", "/api/findings", FindingList, query={
+            "station_id": station_id, "severity": severity, "rule": rule, "limit": limit})
 
     async def stats(self, station_id: str | None = None) -> Stats:
         return await self._call("GET", "/api/stats", Stats, query={"station_id": station_id})

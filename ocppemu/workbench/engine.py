@@ -34,6 +34,7 @@ from ocppemu.ocpp.framing import Call
 from ocppemu.ocpp.records import FrameRecord
 from ocppemu.runtime.station_runtime import StationRuntime as Runtime
 from ocppemu.runtime.station_runtime import TransportFactory
+from ocppemu.station.actions import StationActions
 from ocppemu.station.core import StationCore, StationEvent
 from ocppemu.station.factory import build_core
 from ocppemu.store import (
@@ -45,6 +46,7 @@ from ocppemu.store import (
 )
 from ocppemu.workbench.auto_driver import AutoDriver, enabled_copy
 from ocppemu.workbench.events import EventBus
+from ocppemu.workbench.findings import FindingsMixin
 from ocppemu.workbench.history import HistoryMixin
 from ocppemu.workbench.interface import (
     ActionRequest,
@@ -95,7 +97,7 @@ class _Station:
         return self.core.config
 
 
-class Workbench(HistoryMixin):
+class Workbench(HistoryMixin, FindingsMixin):
     """The in-process implementation of :class:`~ocppemu.workbench.interface.WorkbenchAPI`.
 
     ``store`` is a URL or an open :class:`Repository` (not closed by :meth:`close` when passed in). Use
@@ -113,6 +115,7 @@ class Workbench(HistoryMixin):
         self.recorder = Recorder(self.repo, buffer_size=a.message_buffer_size, batch_interval=a.batch_insert_interval,
                                  high_water=a.message_buffer_high_water, level=self.app.store.record)
         self.bus = EventBus(queue_size=a.event_queue_size, history=a.event_history)
+        self._init_findings()
         self._transport_factory = transport_factory
         self._stations: dict[str, _Station] = {}
         self.auto = AutoDriver()
@@ -200,7 +203,7 @@ class Workbench(HistoryMixin):
     # -- stations ----------------------------------------------------------------------------------------------
 
     def _build(self, config: StationConfig, registers: dict[int, float] | None = None) -> _Station:
-        core = build_core(config, self.recorder.sinks(), registers_wh=registers)
+        core = build_core(config, self._checked_sinks(config, self.recorder.sinks()), registers_wh=registers)
         core.queue.sink = self.recorder.queue_sink(config.station_id)
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
@@ -208,14 +211,14 @@ class Workbench(HistoryMixin):
         runtime.pressure = self.recorder.pressure
         return _Station(core, runtime)
 
+    def _put(self, station_id: str, st: _Station) -> None:
+        self._stations[station_id] = st
+        self.auto.attach(st.config, st.core, st.runtime)
+
     def station_engine(self, station_id: str) -> tuple[StationCore, Runtime]:
         """A station's engine and runtime, for in-process drivers such as the scenario runner (raises NotFound)."""
         st = self._get(station_id)
         return st.core, st.runtime
-
-    def _put(self, station_id: str, st: _Station) -> None:
-        self._stations[station_id] = st
-        self.auto.attach(st.config, st.core, st.runtime)
 
     def _get(self, station_id: str) -> _Station:
         st = self._stations.get(station_id)
@@ -342,6 +345,7 @@ class Workbench(HistoryMixin):
             await st.runtime.stop()
             del self._stations[station_id]
             self.auto.detach(station_id)
+            self.compliance.detach(station_id)
             await self.recorder.flush()
             existed = await self.repo.delete_station(station_id)
         return Deleted(station_id=station_id, deleted=existed)
@@ -472,7 +476,7 @@ class Workbench(HistoryMixin):
     async def station_action(self, station_id: str, request: ActionRequest) -> ActionResponse:
         """Apply a user action (see :class:`ActionRequest`); a refusal is ``ok=False`` with the reason."""
         st = self._get(station_id)
-        core: Any = st.core
+        core: StationActions = st.core
         rt, r, c = st.runtime, request, request.connector_id
         if r.action == "auto_transactions":
             return await self._auto_action(station_id, r)
@@ -481,23 +485,33 @@ class Workbench(HistoryMixin):
                 return ActionResponse(ok=False, error=f"station {station_id} is not running")
             rt.disconnect_network(r.seconds)
             return ActionResponse(ok=True, data={"offline_seconds": r.seconds})
-        calls: dict[str, Any] = {
-            "plug_in": lambda: rt.act(core.plug_in, c), "unplug": lambda: rt.act(core.unplug, c),
-            "authorize": lambda: rt.act(core.present_id_tag, c, r.id_tag or st.config.simulation.default_id_tag),
-            "start_transaction": lambda: rt.act(core.start_session, c, r.id_tag),
-            "stop_transaction": lambda: rt.act(core.stop_session, c, reason=r.reason),
-            "suspend": lambda: rt.act(core.suspend, c, r.by), "resume": lambda: rt.act(core.resume, c),
-            "fault": lambda: rt.act(core.fault, c, r.error_code), "clear_fault": lambda: rt.act(core.clear_fault, c),
-            "set_connector_status": lambda: rt.act(core.set_connector_status, c, r.status or "",
-                                                   error_code=r.error_code if r.status == "Faulted" else "NoError"),
-        }
         if r.action == "set_connector_status" and not r.status:
             raise InvalidRequest("status: required for set_connector_status")
-        try:
-            result = calls[r.action]()
-        except AttributeError:
-            return ActionResponse(ok=False, error=f"{r.action} is not supported by this station's engine")
-        return ActionResponse(ok=bool(result.ok), error=result.error, data=dict(result.data))
+        now = time.time()
+        if r.action == "plug_in":
+            result = core.plug_in(c, now)
+        elif r.action == "unplug":
+            result = core.unplug(c, now)
+        elif r.action in ("authorize", "present_tag"):
+            result = core.present_tag(c, r.id_tag, now)
+        elif r.action == "start_transaction":
+            result = core.start(c, r.id_tag, now)
+        elif r.action == "stop_transaction":
+            result = core.stop(c, now, r.reason)
+        elif r.action == "suspend":
+            result = core.suspend(c, r.by, now)
+        elif r.action == "resume":
+            result = core.resume(c, now)
+        elif r.action == "fault":
+            result = core.inject_fault(c, r.error_code, now)
+        elif r.action in ("clear_fault", "recover"):
+            result = core.recover(c, now)
+        elif r.action == "power_loss":
+            result = core.power_loss(now)
+        else:  # set_connector_status
+            result = core.set_status(c, r.status or "", r.error_code if r.status == "Faulted" else "NoError", now)
+        rt.flush()
+        return ActionResponse(ok=result.ok, error=result.error, data=dict(result.data))
 
     async def _auto_action(self, station_id: str, r: ActionRequest) -> ActionResponse:
         """Enable, disable or re-tune the station's automatic transactions (saved in its configuration)."""

@@ -147,17 +147,21 @@ class StationsExport(_Model):
     stations: list[dict[str, Any]]
 
 
-ActionName = Literal["plug_in", "unplug", "authorize", "start_transaction", "stop_transaction", "suspend",
-                     "resume", "fault", "clear_fault", "set_connector_status", "disconnect_network",
-                     "auto_transactions"]
+ActionName = Literal["plug_in", "unplug", "authorize", "present_tag", "start_transaction", "stop_transaction",
+                     "suspend", "resume", "fault", "clear_fault", "recover", "set_connector_status", "power_loss",
+                     "disconnect_network", "auto_transactions"]
 
 
 class ActionRequest(_Model):
-    """A user action on a station. Which fields matter depends on ``action``: ``connector_id`` for all but
-    ``disconnect_network`` (which uses ``seconds``); ``id_tag`` for authorize / start_transaction; ``reason`` for
-    stop_transaction; ``by`` (EV or EVSE) for suspend; ``error_code`` for fault; ``status`` (and ``error_code``)
-    for set_connector_status; ``enabled`` and ``settings`` (fields of the station's ``auto_transactions``
-    section) for auto_transactions, which turns the automatic transaction generator on or off or re-tunes it."""
+    """A user action on a station (see :class:`ocppemu.station.actions.StationActions`). Which fields matter
+    depends on ``action``: ``connector_id`` (the EVSE id in 2.x) for all but ``disconnect_network`` (which uses
+    ``seconds``) and ``power_loss``; ``id_tag`` for authorize / present_tag / start_transaction; ``reason`` for
+    stop_transaction; ``by`` (EV or EVSE) for suspend; ``error_code`` for fault (unknown codes are refused);
+    ``status`` (and ``error_code``) for set_connector_status; ``enabled`` and ``settings`` (fields of the station's
+    ``auto_transactions`` section) for auto_transactions, which turns the automatic transaction generator on or off
+    or re-tunes it. ``start_transaction`` on a connector that is already charging is refused; ``authorize`` /
+    ``present_tag`` is the swipe whose second time stops the session (the answer's ``data.stopped`` says so).
+    ``recover`` is ``clear_fault``."""
 
     action: ActionName
     connector_id: int = Field(default=1, ge=0, le=1000)
@@ -319,6 +323,27 @@ class WorkbenchEvent(_Model):
     data: dict[str, Any]
 
 
+class FindingOut(_Model):
+    """A compliance finding: the CSMS departed from the specification (see ``docs/COMPLIANCE.md``)."""
+
+    timestamp: str
+    station_id: str
+    protocol_version: str
+    rule: str
+    severity: Literal["error", "warning", "info"]
+    reference: str
+    description: str
+    action: str | None = None
+    message_id: str | None = None
+    frame: str = ""
+    seq: int | None = None
+
+
+class FindingList(_Model):
+    items: list[FindingOut]
+    counts: dict[str, int] = Field(default_factory=dict, description="Findings per severity (of those listed)")
+
+
 ExportFormat = Literal["jsonl", "csv", "text"]
 
 
@@ -350,6 +375,8 @@ class WorkbenchAPI(Protocol):
                            measurand: str | None = None) -> MeterValueList: ...
     async def stats(self, station_id: str | None = None) -> Stats: ...
     async def status(self) -> SystemStatus: ...
+    async def findings(self, station_id: str | None = None, severity: str | None = None,
+                       rule: str | None = None, limit: int = 1000) -> FindingList: ...
     def events(self, stations: list[str] | None = None, kinds: list[str] | None = None,
                cursor: str | None = None) -> AsyncIterator[WorkbenchEvent]: ...
     async def close(self) -> None: ...

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocppemu.ocpp.framing import Call
 from ocppemu.station.authorization import list_update_from_v16
+from ocppemu.station.state_tables import DIAGNOSTICS_16, FIRMWARE_16, LOG, RESERVATION
 from ocppemu.station.v16.registry import HANDLERS
 
 if TYPE_CHECKING:
@@ -102,18 +103,19 @@ def on_call_ChangeAvailability(self: Station16, call: Call, now: float) -> None:
         return
     targets = [c for c in self.connectors.values() if cid == 0 or c.id == cid]
     inoperative = kind == "Inoperative"
-    scheduled = False
+    # A transaction, or a driver preparing one (Preparing -> Unavailable is not in the 1.6 table), defers the
+    # change until the connector is idle; it is reported then.
+    deferred = [c for c in targets if (c.tx is not None and not c.tx.stopping)
+                or (inoperative and c.status == "Preparing")]
+    for conn in deferred:
+        conn.scheduled_inoperative = inoperative
+    self.answer(call, {"status": "Scheduled" if deferred else "Accepted"}, now)
     for conn in targets:
-        if conn.tx is not None and not conn.tx.stopping:
-            conn.scheduled_inoperative = inoperative
-            scheduled = True
-    self.answer(call, {"status": "Scheduled" if scheduled else "Accepted"}, now)
-    for conn in targets:
-        if conn.tx is not None and not conn.tx.stopping:
+        if conn in deferred:
             continue
-        conn.operative = not inoperative
+        conn.operative, conn.scheduled_inoperative = not inoperative, None
         if conn.status != "Faulted":
-            self._set_status(conn, self._idle_status(conn), now, force=True)
+            self._settle(conn, self._idle_status(conn), now)
 
 @HANDLERS.call("GetConfiguration")
 def on_call_GetConfiguration(self: Station16, call: Call, now: float) -> None:
@@ -179,7 +181,7 @@ def _trigger(self: Station16, call: Call, what: str, cid: int | None, now: float
     elif what == "DiagnosticsStatusNotification":
         self.send_call("DiagnosticsStatusNotification", {"status": self.diagnostics_status}, now)
     elif what == "LogStatusNotification":
-        self.send_call("LogStatusNotification", {"status": "Idle"}, now)
+        self.send_call("LogStatusNotification", {"status": self.log_status}, now)
     elif what == "SignChargePointCertificate":
         _send_sign_certificate(self, now)
 
@@ -213,6 +215,8 @@ def on_call_ReserveNow(self: Station16, call: Call, now: float) -> None:
     self.answer(call, {"status": status}, now)
     if status != "Accepted":
         return
+    RESERVATION.fire("Reserved" if conn.reservation is not None else "None", "reserve",
+                     reservation=p["reservationId"])
     conn.reservation = dict(p)
     expiry = self.clock.local_of(p["expiryDate"])
     self.timers.set(("reservation", conn.id), max(expiry, now + 0.001) if expiry is not None else now + 3600,
@@ -226,9 +230,10 @@ def on_call_CancelReservation(self: Station16, call: Call, now: float) -> None:
                  and c.reservation.get("reservationId") == rid), None)
     self.answer(call, {"status": "Accepted" if conn else "Rejected"}, now)
     if conn is not None:
+        RESERVATION.fire("Reserved", "cancel", reservation=rid)
         conn.reservation = None
         self.timers.cancel(("reservation", conn.id))
-        self._set_status(conn, self._idle_status(conn), now)
+        self._settle(conn, self._idle_status(conn), now)
 
 # -- Local authorization list ---------------------------------------------------------------------------------
 
@@ -318,14 +323,17 @@ def _sequence_step(self: Station16, name: str, now: float) -> None:
         return
     action, payload = steps.pop(0)
     if action == "__reboot__":
-        self.firmware_status = "Idle"
+        self.firmware_status = FIRMWARE_16.fire(self.firmware_status, "Idle")
         self.prepare_reboot("FirmwareUpdate", now)
         return
-    if "status" in payload:
+    status = payload.get("status")
+    if status is not None:
         if name == "firmware":
-            self.firmware_status = payload["status"]
+            self.firmware_status = FIRMWARE_16.fire(self.firmware_status, status)
         elif name == "diagnostics":
-            self.diagnostics_status = payload["status"]
+            self.diagnostics_status = DIAGNOSTICS_16.fire(self.diagnostics_status, status)
+        elif name == "log":
+            self.log_status = LOG.fire(self.log_status, status)
     if self.online:
         self.send_call(action, payload, now)
     self.emit(name, now, status=payload.get("status"))

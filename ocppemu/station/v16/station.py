@@ -15,13 +15,15 @@ from typing import Any
 from ocppemu.config.station import ConnectorConfig, StationConfig
 from ocppemu.ocpp.records import MeterSample, TransactionRecord
 from ocppemu.ocpp.rpc import CallFailed, PendingCall
+from ocppemu.station.actions import FAULT_CODES_16, check_fault_code
 from ocppemu.station.authorization import AuthorizationCache, IdToken, LocalAuthList, decide, flags_from_values
 from ocppemu.station.authorization import from_id_tag_info as auth_from_16
 from ocppemu.station.configuration_keys import ConfigurationStore
-from ocppemu.station.connector_status import IllegalTransition, check_transition
+from ocppemu.station.connector_status import IllegalTransition, check_transition, table_for
 from ocppemu.station.core import ActionResult, Sinks, StationCore, iso
 from ocppemu.station.meter import Meter, SampledValue
 from ocppemu.station.offline_queue import QueuedMessage
+from ocppemu.station.state_tables import RESERVATION, TRANSACTION_16
 from ocppemu.station.tags import AuthorizeTag
 from ocppemu.station.v16 import commands  # noqa: F401  (registers the handlers of the CSMS's calls)
 from ocppemu.station.v16.charging_profiles import SmartCharging16
@@ -44,8 +46,17 @@ class Transaction16:
     begin_values: list[SampledValue]
     transaction_id: int | None = None
     reservation_id: int | None = None
-    stopping: bool = False
+    #: Lifecycle state (table :data:`~ocppemu.station.state_tables.TRANSACTION_16`).
+    state: str = "Starting"
     record: TransactionRecord | None = None
+
+    @property
+    def stopping(self) -> bool:
+        """StopTransaction is queued (or answered): the transaction no longer runs."""
+        return self.state in ("Stopping", "Ended")
+
+    def fire(self, event: str) -> None:
+        self.state = TRANSACTION_16.fire(self.state, event, transaction=self.local_key)
 
 
 @dataclass(slots=True)
@@ -87,6 +98,7 @@ class Station16(StationCore):
         self.smart = SmartCharging16(self)
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
+        self.log_status = "Idle"
         self.certificates: dict[str, dict[str, str]] = {}
         self.sequences: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.reset_deadline = 0.0
@@ -136,18 +148,26 @@ class Station16(StationCore):
             payload["info"] = conn.info[:50]
         self.send_call("StatusNotification", payload, now)
 
-    def _set_status(self, conn: Connector16, status: str, now: float, *, force: bool = False) -> None:
+    def _set_status(self, conn: Connector16, status: str, now: float) -> None:
+        """Move ``conn`` to ``status`` through the 1.6 status table (an illegal move raises, nothing changes)."""
         if conn.status == status:
             return
-        if not force:
-            check_transition(self.version, conn.id, conn.status, status)
+        check_transition(self.version, conn.id, conn.status, status)
         old, conn.status = conn.status, status
         self.emit("status", now, connector_id=conn.id, status=status, previous=old, error_code=conn.error_code)
         if self.config.simulation.status_notification_on_change:
             self._notify_status(conn, now)
 
+    def _settle(self, conn: Connector16, target: str, now: float) -> None:
+        """Move ``conn`` to ``target``, through Available when the table has no direct move (Preparing or
+        Charging -> Reserved: the connector frees, then the reservation holds it again)."""
+        if conn.status != target and not table_for(self.version, conn.id).allows(conn.status, target) \
+                and table_for(self.version, conn.id).allows("Available", target):
+            self._set_status(conn, "Available", now)
+        self._set_status(conn, target, now)
+
     def _idle_status(self, conn: Connector16) -> str:
-        if conn.status == "Faulted":
+        if conn.status == "Faulted" and conn.error_code != "NoError":
             return "Faulted"
         if not conn.operative:
             return "Unavailable"
@@ -191,7 +211,7 @@ class Station16(StationCore):
                 return ActionResult(True)
         if conn.tx is None:
             conn.authorized_tag = None
-            self._set_status(conn, self._idle_status(conn), now)
+            self._go_idle(conn, now)
         return ActionResult(True)
 
     def present_id_tag(self, connector_id: int, id_tag: str, now: float) -> ActionResult:
@@ -220,10 +240,15 @@ class Station16(StationCore):
         return ActionResult.fail(f"idTag {id_tag} refused locally: {decision.reason}")
 
     def start_session(self, connector_id: int, id_tag: str | None, now: float) -> ActionResult:
-        """Plug in and present ``id_tag`` (the station default when None): the usual local start."""
+        """Plug in and present ``id_tag`` (the station default when None): the usual local start. Refused when a
+        transaction already runs on the connector (use :meth:`present_id_tag` to swipe, or :meth:`stop_session`)."""
         conn = self.connector(connector_id)
         if conn is None:
             return ActionResult.fail(f"no connector {connector_id}")
+        if conn.tx is not None and not conn.tx.stopping:
+            tid = conn.tx.transaction_id if conn.tx.transaction_id is not None else conn.tx.local_key
+            return ActionResult.fail(f"connector {connector_id} is already charging (transaction {tid}); stop it "
+                                     "first, or present its tag to stop it")
         if not conn.plugged:
             result = self.plug_in(connector_id, now)
             if not result.ok:
@@ -264,6 +289,9 @@ class Station16(StationCore):
         conn = self.connectors.get(connector_id)
         if conn is None:
             return ActionResult.fail(f"no connector {connector_id}")
+        refused = check_fault_code(error_code, FAULT_CODES_16)
+        if refused is not None:
+            return ActionResult.fail(refused)
         if conn.tx is not None and not conn.tx.stopping:
             self._stop_transaction(conn, "Other", now)
         conn.error_code, conn.info = error_code, info
@@ -275,11 +303,8 @@ class Station16(StationCore):
         if conn is None or conn.status != "Faulted":
             return ActionResult.fail(f"connector {connector_id} is not faulted")
         conn.error_code, conn.info = "NoError", None
-        conn.status = "Available"  # leave Faulted, then settle on the idle status
         conn.reported = None
-        target = self._idle_status(conn)
-        self.emit("status", now, connector_id=conn.id, status=target, previous="Faulted", error_code="NoError")
-        conn.status = target
+        self._settle(conn, self._idle_status(conn), now)
         self._notify_status(conn, now)
         return ActionResult(True)
 
@@ -295,6 +320,37 @@ class Station16(StationCore):
         except IllegalTransition as exc:
             return ActionResult.fail(str(exc))
         return ActionResult(True)
+
+    # -- the StationActions interface ---------------------------------------------------------------------------
+
+    def present_tag(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        return self.present_id_tag(where, id_tag or self.config.simulation.default_id_tag, now)
+
+    def start(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        return self.start_session(where, id_tag, now)
+
+    def stop(self, where: int, now: float, reason: str = "Local", /) -> ActionResult:
+        return self.stop_session(where, now, reason)
+
+    def inject_fault(self, where: int, error_code: str, now: float, /) -> ActionResult:
+        return self.fault(where, error_code, now)
+
+    def recover(self, where: int, now: float, /) -> ActionResult:
+        return self.clear_fault(where, now)
+
+    def set_status(self, where: int, status: str, error_code: str, now: float, /) -> ActionResult:
+        return self.set_connector_status(where, status, now, error_code=error_code)
+
+    def fault_codes(self) -> tuple[str, ...]:
+        return FAULT_CODES_16
+
+    def power_loss(self, now: float, /) -> ActionResult:
+        stopped = [c.id for c in self.connectors.values() if c.tx is not None and not c.tx.stopping]
+        for cid in stopped:
+            self._stop_transaction(self.connectors[cid], "PowerLoss", now)
+        self.emit("power_loss", now, stopped_connectors=stopped)
+        self.prepare_reboot("PowerUp", now)
+        return ActionResult(True, data={"stopped_connectors": stopped})
 
     # -- authorization ------------------------------------------------------------------------------------------
 
@@ -314,7 +370,7 @@ class Station16(StationCore):
         if status == "Accepted":
             self._authorized(conn, id_tag, now)
         elif conn.tx is None and conn.authorized_tag is None:
-            self._set_status(conn, self._idle_status(conn), now)
+            self._settle(conn, self._idle_status(conn), now)
 
     def on_call_failed(self, pending: PendingCall, event: CallFailed, now: float) -> None:
         tag = pending.tag
@@ -354,6 +410,7 @@ class Station16(StationCore):
         tx = Transaction16(local, conn.id, id_tag, now, meter_start, begin)
         if conn.reservation is not None:
             tx.reservation_id = conn.reservation.get("reservationId")
+            RESERVATION.fire("Reserved", "use", reservation=tx.reservation_id)
             conn.reservation = None
             self.timers.cancel(("reservation", conn.id))
         tx.record = TransactionRecord(self.station_id, local, conn.id, id_tag,
@@ -368,7 +425,10 @@ class Station16(StationCore):
         if tx.reservation_id is not None:
             payload["reservationId"] = tx.reservation_id
         self.enqueue_tx("StartTransaction", payload, now, local_tx=local)
-        self._set_status(conn, "Charging", now, force=conn.status not in ("Preparing", "Available", "Reserved"))
+        if conn.status in ("Reserved", "Finishing"):
+            # A real charger passes Preparing on the way (Reserved -> Charging is not in the 1.6 table).
+            self._set_status(conn, "Preparing", now)
+        self._set_status(conn, "Charging", now)
         self._schedule_sample(conn, now)
         self.smart.apply_limits(now)
         self.emit("transaction", now, event="started", connector_id=conn.id, local_key=local, id_tag=id_tag)
@@ -382,6 +442,7 @@ class Station16(StationCore):
         if tx is None:
             return
         tx.transaction_id = int(payload.get("transactionId", 0))
+        tx.fire("id_assigned")
         info = payload.get("idTagInfo", {})
         if tx.record is not None:
             tx.record.transaction_id = str(tx.transaction_id)
@@ -398,7 +459,7 @@ class Station16(StationCore):
     def _stop_transaction(self, conn: Connector16, reason: str, now: float) -> None:
         tx = conn.tx
         assert tx is not None and conn.meter is not None
-        tx.stopping = True
+        tx.fire("stop")
         self.timers.cancel(("sample", conn.id))
         meter = conn.meter
         meter.advance(now)
@@ -434,12 +495,14 @@ class Station16(StationCore):
             conn.operative = not conn.scheduled_inoperative
             conn.scheduled_inoperative = None
         target = "Finishing" if conn.plugged and conn.operative else self._idle_status(conn)
-        self._set_status(conn, target, now, force=True)
+        self._settle(conn, target, now)
 
     def stop_transaction_answered(self, pending: PendingCall, payload: dict[str, Any], now: float) -> None:
         entry = pending.tag
         if isinstance(entry, QueuedMessage) and entry.local_tx is not None:
-            self.transactions.pop(entry.local_tx, None)
+            tx = self.transactions.pop(entry.local_tx, None)
+            if tx is not None:
+                tx.fire("stop_confirmed")
 
     def prepare_queued(self, entry: QueuedMessage) -> dict[str, Any] | None:
         if entry.local_tx is None or entry.action == "StartTransaction":
@@ -508,12 +571,21 @@ class Station16(StationCore):
         if conn.tx is None:
             conn.authorized_tag = None
             if not conn.plugged:
-                self._set_status(conn, self._idle_status(conn), now)
+                self._go_idle(conn, now)
+
+    def _go_idle(self, conn: Connector16, now: float) -> None:
+        """Settle an idle connector, then apply an availability change that waited for it (and report it)."""
+        self._settle(conn, self._idle_status(conn), now)
+        if conn.scheduled_inoperative is not None:
+            conn.operative, conn.scheduled_inoperative = not conn.scheduled_inoperative, None
+            if conn.status != "Faulted":
+                self._settle(conn, self._idle_status(conn), now)
 
     def _reservation_expired(self, conn: Connector16, now: float) -> None:
         if conn.reservation is not None:
+            RESERVATION.fire("Reserved", "expire", reservation=conn.reservation.get("reservationId"))
             conn.reservation = None
-            self._set_status(conn, self._idle_status(conn), now)
+            self._settle(conn, self._idle_status(conn), now)
 
     def _aligned_timer(self, now: float) -> None:
         measurands = self.cfg.get_list("MeterValuesAlignedData", [])

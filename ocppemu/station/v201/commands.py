@@ -23,6 +23,7 @@ from ocppemu.station.authorization import (
     list_update_from_v2,
 )
 from ocppemu.station.core import iso
+from ocppemu.station.state_tables import RESERVATION
 from ocppemu.station.tags import AuthorizeTag
 from ocppemu.station.v201.evse import Evse201, Reservation201
 from ocppemu.station.v201.registry import HANDLERS
@@ -358,6 +359,7 @@ def on_call_ReserveNow(self: Station201, call: Call, now: float) -> None:
     self.answer(call, {"status": status}, now)
     if status != "Accepted":
         return
+    RESERVATION.fire("Reserved" if existing is not None else "None", "reserve", reservation=rid)
     if existing is not None and existing is not evse:
         existing.reservation = None
         self.refresh_status(existing, now)
@@ -375,6 +377,7 @@ def on_call_CancelReservation(self: Station201, call: Call, now: float) -> None:
     evse = next((e for e in self.evses.values() if e.reservation is not None and e.reservation.id == rid), None)
     self.answer(call, {"status": "Accepted" if evse is not None else "Rejected"}, now)
     if evse is not None:
+        RESERVATION.fire("Reserved", "cancel", reservation=rid)
         evse.reservation = None
         self.timers.cancel(("reservation", rid))
         self.emit("reservation", now, reservation_id=rid, status="Cancelled", evse_id=evse.id)
@@ -385,6 +388,7 @@ def _expire_reservation(self: Station201, rid: int, now: float) -> None:
     evse = next((e for e in self.evses.values() if e.reservation is not None and e.reservation.id == rid), None)
     if evse is None:
         return
+    RESERVATION.fire("Reserved", "expire", reservation=rid)
     evse.reservation = None
     self.send_online("ReservationStatusUpdate", {"reservationId": rid, "reservationUpdateStatus": "Expired"}, now)
     self.emit("reservation", now, reservation_id=rid, status="Expired", evse_id=evse.id)

@@ -14,6 +14,7 @@ from ocppemu.config.station import ConnectorConfig
 from ocppemu.ocpp.records import TransactionRecord
 from ocppemu.station.authorization import IdToken
 from ocppemu.station.meter import Meter
+from ocppemu.station.state_tables import TRANSACTION_2X
 
 
 @dataclass(slots=True)
@@ -37,9 +38,18 @@ class Transaction201:
     meter_started: bool = False
     time_spent_charging: float = 0.0
     stop_reason: str | None = None
-    ended: bool = False
+    #: Lifecycle state (table :data:`~ocppemu.station.state_tables.TRANSACTION_2X`): Idle, Active, Ended.
+    state: str = "Idle"
     total_cost: float | None = None
     record: TransactionRecord | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.state == "Ended"
+
+    def fire(self, event_type: str) -> None:
+        """Record a TransactionEvent ``event_type`` (Started, Updated, Ended) through the lifecycle table."""
+        self.state = TRANSACTION_2X.fire(self.state, event_type, transaction=self.transaction_id)
 
     def next_seq(self) -> int:
         """The seqNo of the next TransactionEvent (0 for Started, then +1 per event)."""

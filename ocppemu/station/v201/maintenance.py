@@ -26,6 +26,7 @@ from ocppemu.ocpp.framing import Call
 from ocppemu.ocpp.rpc import PendingCall
 from ocppemu.station.certificates import certificate_hash_data, first_certificate, key_pem, make_csr, make_key
 from ocppemu.station.core import iso
+from ocppemu.station.state_tables import FIRMWARE_2X, LOG
 from ocppemu.station.v201.registry import HANDLERS
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def send_firmware_status(self: Station201, now: float) -> None:
 
 
 def _firmware_step(self: Station201, status: str, now: float) -> None:
-    self.firmware_status = status
+    self.firmware_status = FIRMWARE_2X.fire(self.firmware_status, status, request=self.firmware_request_id)
     self.emit("firmware", now, status=status, request_id=self.firmware_request_id)
     send_firmware_status(self, now)
 
@@ -115,7 +116,7 @@ def _run_firmware(self: Station201, now: float) -> None:
     if status == "__reboot__":
         self.after_boot.append(("FirmwareStatusNotification",
                                 {"status": "Installed", "requestId": self.firmware_request_id or 0}))
-        self.firmware_status = "Installed"
+        self.firmware_status = FIRMWARE_2X.fire(self.firmware_status, "Installed")
         self.security_event("FirmwareUpdated", now, f"firmware {self.firmware_version} installed")
         self.prepare_reboot("FirmwareUpdate", now)
         return
@@ -174,7 +175,7 @@ def send_log_status(self: Station201, now: float) -> None:
 
 
 def _log_step(self: Station201, status: str, now: float) -> None:
-    self.log_status = status
+    self.log_status = LOG.fire(self.log_status, status, request=self.log_request_id)
     self.emit("log", now, status=status, request_id=self.log_request_id)
     send_log_status(self, now)
 

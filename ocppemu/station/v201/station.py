@@ -15,6 +15,7 @@ from typing import Any
 
 from ocppemu.config.station import ConnectorConfig, StationConfig
 from ocppemu.ocpp.versions import Version
+from ocppemu.station.actions import FAULT_CODES_2X, check_fault_code
 from ocppemu.station.authorization import AuthorizationCache, LocalAuthList
 from ocppemu.station.core import ActionResult, Sinks, iso
 from ocppemu.station.device_model import DeviceModel
@@ -30,6 +31,7 @@ from ocppemu.station.display_messages import DisplayMessages
 from ocppemu.station.meter import Meter
 from ocppemu.station.monitoring import Monitoring
 from ocppemu.station.smart_charging import ProfileStore
+from ocppemu.station.state_tables import stop_point_reached
 from ocppemu.station.v201 import commands, device_glue, display, maintenance, smart
 from ocppemu.station.v201.evse import Connector201, Evse201, Transaction201
 from ocppemu.station.v201.registry import HANDLERS
@@ -243,7 +245,7 @@ class Station201(TransactionEngine):
         evse.plugged_connector = None
         tx = evse.active_tx
         if tx is not None:
-            stop = "EVConnected" in self.tx_points("TxStopPoint") or self.dm.get_bool(
+            stop = stop_point_reached(self.tx_points("TxStopPoint"), "plugged") or self.dm.get_bool(
                 "TxCtrlr", "StopTxOnEVSideDisconnect", True)
             if stop:
                 self.end_transaction(evse, "EVCommunicationLost", tx.stop_reason or "EVDisconnected", now)
@@ -261,6 +263,10 @@ class Station201(TransactionEngine):
         evse = self.evses.get(evse_id)
         if evse is None:
             return ActionResult.fail(f"no EVSE {evse_id}")
+        tx = evse.active_tx
+        if tx is not None and tx.id_token is not None:
+            return ActionResult.fail(f"EVSE {evse_id} is already charging (transaction {tx.transaction_id}); stop it "
+                                     "first, or present its token to stop it")
         if not evse.plugged:
             result = self.plug_in(evse_id, now)
             if not result.ok:
@@ -303,12 +309,17 @@ class Station201(TransactionEngine):
         self.transaction_event(evse, "Updated", "ChargingStateChanged", now)
         return ActionResult(True)
 
-    def fault(self, evse_id: int, now: float, connector_id: int | None = None) -> ActionResult:
+    def fault(self, evse_id: int, now: float, connector_id: int | None = None, *,
+              error_code: str = "OtherError") -> ActionResult:
         """A connector fails: a running transaction ends (stoppedReason Other) and the connector is Faulted."""
         evse = self.evses.get(evse_id)
         conn = None if evse is None else evse.connector(connector_id)
         if evse is None or conn is None:
             return ActionResult.fail(f"no connector {evse_id}/{connector_id}")
+        refused = check_fault_code(error_code, FAULT_CODES_2X)
+        if refused is not None:
+            return ActionResult.fail(refused)
+        self.emit("fault", now, evse_id=evse_id, connector_id=conn.id, error_code=error_code)
         if evse.active_tx is not None:
             self.end_transaction(evse, "AbnormalCondition", "Other", now)
         conn.faulted = True
@@ -326,6 +337,38 @@ class Station201(TransactionEngine):
             self.set_variable("ChargingStation", "Problem", "false", now)
         self.refresh_status(evse, now)
         return ActionResult(True)
+
+    # -- the StationActions interface ---------------------------------------------------------------------------
+
+    def present_tag(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        return self.present_id_token(where, id_tag or self.config.simulation.default_id_tag, now)
+
+    def start(self, where: int, id_tag: str | None, now: float, /) -> ActionResult:
+        return self.start_session(where, id_tag, now)
+
+    def stop(self, where: int, now: float, reason: str = "Local", /) -> ActionResult:
+        return self.stop_session(where, now, reason)
+
+    def inject_fault(self, where: int, error_code: str, now: float, /) -> ActionResult:
+        return self.fault(where, now, error_code=error_code)
+
+    def recover(self, where: int, now: float, /) -> ActionResult:
+        return self.clear_fault(where, now)
+
+    def set_status(self, where: int, status: str, error_code: str, now: float, /) -> ActionResult:
+        return ActionResult.fail("a 2.x connector status follows the EVSE's state (plug, fault, availability, "
+                                 "reservation); use those actions instead")
+
+    def fault_codes(self) -> tuple[str, ...]:
+        return FAULT_CODES_2X
+
+    def power_loss(self, now: float, /) -> ActionResult:
+        stopped = [e.id for e in self.evses.values() if e.active_tx is not None]
+        for evse_id in stopped:
+            self.end_transaction(self.evses[evse_id], "AbnormalCondition", "PowerLoss", now)
+        self.emit("power_loss", now, stopped_evses=stopped)
+        self.prepare_reboot("PowerUp", now)
+        return ActionResult(True, data={"stopped_evses": stopped})
 
     def notify_ev_charging_needs(self, evse_id: int, now: float, *, energy_wh: float = 30000.0,
                                  max_current_a: float = 32.0, departure_s: int = 4 * 3600,

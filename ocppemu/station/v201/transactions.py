@@ -37,14 +37,14 @@ from ocppemu.station.authorization import (
     from_id_token_info,
     to_id_token,
 )
+from ocppemu.station.connector_status import check_transition
 from ocppemu.station.core import ActionResult, StationCore, iso
 from ocppemu.station.device_model import DeviceModel
 from ocppemu.station.offline_queue import QueuedMessage
 from ocppemu.station.randomness import time_ordered_uuid
+from ocppemu.station.state_tables import RESERVATION, start_point_reached, stop_point_reached
 from ocppemu.station.tags import AuthorizeTag
 from ocppemu.station.v201.evse import Evse201, Transaction201
-
-_STOP_ON_DEAUTH = ("Authorized", "PowerPathClosed", "EnergyTransfer")
 
 
 class TransactionEngine(StationCore):
@@ -101,6 +101,7 @@ class TransactionEngine(StationCore):
         for conn in evse.connectors.values():
             status = self.connector_status(evse, conn.id)
             if status != conn.status:
+                check_transition(self.version, conn.id, conn.status, status)
                 old, conn.status = conn.status, status
                 self.emit("status", now, evse_id=evse.id, connector_id=conn.id, status=status, previous=old)
                 self.after_status_change(evse, conn.id, status, now)
@@ -243,6 +244,7 @@ class TransactionEngine(StationCore):
         if res is None or token is None or not res.matches(token, group):
             return
         tx.reservation_id = res.id
+        RESERVATION.fire("Reserved", "use", reservation=res.id)
         evse.reservation = None
         self.timers.cancel(("reservation", res.id))
         self.emit("reservation", now, reservation_id=res.id, status="Used", evse_id=evse.id)
@@ -253,13 +255,9 @@ class TransactionEngine(StationCore):
         """Start a transaction on ``evse`` if a TxStartPoint is reached; returns whether one started."""
         if evse.active_tx is not None:
             return False
-        points = self.tx_points("TxStartPoint")
         authorized = evse.auth_token is not None or (not self.auth_enabled() and evse.plugged)
-        reached = ((evse.plugged and bool(points & {"EVConnected", "ParkingBayOccupancy"}))
-                   or (authorized and "Authorized" in points)
-                   or (evse.plugged and authorized and bool(points & {"PowerPathClosed", "EnergyTransfer",
-                                                                        "DataSigned"})))
-        if not reached:
+        conditions = {c for c, true in (("plugged", evse.plugged), ("authorized", authorized)) if true}
+        if not start_point_reached(self.tx_points("TxStartPoint"), conditions):
             return False
         self.start_transaction(evse, trigger, now)
         return True
@@ -325,7 +323,6 @@ class TransactionEngine(StationCore):
         measurands = self.dm.get_list("SampledDataCtrlr", "TxEndedMeasurands")
         values = self.sample(evse, measurands, "Transaction.End", now, tx)
         self.transaction_event(evse, "Ended", trigger, now, meter_values=values)
-        tx.ended = True
         evse.auth_token = None
         evse.auth_group = None
         self.timers.cancel(("sample", evse.id))
@@ -350,6 +347,7 @@ class TransactionEngine(StationCore):
         tx = evse.tx
         if tx is None:
             return
+        tx.fire(event_type)
         info: dict[str, Any] = {"transactionId": tx.transaction_id, "chargingState": tx.charging_state,
                                 "timeSpentCharging": tx.charging_seconds(now)}
         if tx.remote_start_id is not None and not tx.remote_start_sent:
@@ -471,5 +469,5 @@ class TransactionEngine(StationCore):
 
     def deauthorize_stop(self, evse: Evse201, now: float) -> None:
         """Authorization ended: end the transaction if TxStopPoint says so."""
-        if evse.active_tx is not None and self.tx_points("TxStopPoint") & set(_STOP_ON_DEAUTH):
+        if evse.active_tx is not None and stop_point_reached(self.tx_points("TxStopPoint"), "authorized"):
             self.end_transaction(evse, "StopAuthorized", "Local", now)
