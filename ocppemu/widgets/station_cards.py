@@ -52,10 +52,14 @@ CONNECTOR_ACTIONS: tuple[tuple[str, str, str], ...] = (
 _NOT_A_BUTTON = frozenset({"disconnect_network", "set_connector_status", "auto_transactions"})
 
 
+#: Other names of actions that have a button already (the engine's typed actions name them both ways).
+ALIASES = {"present_tag": "authorize", "recover": "clear_fault"}
+
+
 def card_actions() -> list[tuple[str, str, str]]:
     """The connector buttons: :data:`CONNECTOR_ACTIONS`, then any other action the workbench's
     :data:`~ocppemu.workbench.interface.ActionName` offers (a new engine action gets a button by itself)."""
-    known = {a for _l, a, _w in CONNECTOR_ACTIONS}
+    known = {a for _l, a, _w in CONNECTOR_ACTIONS} | set(ALIASES)
     extra = [(a.replace("_", " ").capitalize(), a, a.replace("_", " ")) for a in get_args(ActionName)
              if a not in known and a not in _NOT_A_BUTTON]
     return [*CONNECTOR_ACTIONS, *extra]
