@@ -68,7 +68,9 @@ from ocppemu.workbench.interface import (
     StationView,
     SystemStatus,
     TemplateCreate,
+    TemplateDeleted,
     TemplateList,
+    TemplateUpdate,
     TemplateView,
     WorkbenchEvent,
 )
@@ -248,6 +250,15 @@ class Workbench(HistoryMixin, FindingsMixin):
     def view(self, st: _Station, include_secrets: bool = False) -> StationView:
         snap = st.core.snapshot()
         state = self._state_of(st)
+        # energy and SoC as the meter model has them now, not as of the last sample
+        readings = st.core.meter_readings(time.time())
+        for c in snap.get("connectors") or []:
+            live = readings.get(c.get("id"))
+            if live is not None:
+                c["energy_wh"] = round(live[0], 1)
+                if c.get("soc") is not None:
+                    c["soc"] = round(live[2], 1)
+        registers = {k: r[0] for k, r in readings.items()} or state.energy_register_wh
         return StationView(
             station_id=st.config.station_id, config=st.config.export(include_secrets), snapshot=snap,
             runtime=StationRuntime(
@@ -258,7 +269,7 @@ class Workbench(HistoryMixin, FindingsMixin):
                 frames_dropped=self._dropped_of(st.config.station_id),
                 auto_transactions=self.auto.status(st.config.station_id),
                 active_transactions={str(k): v for k, v in state.active_transactions.items()},
-                energy_register_wh={str(k): v for k, v in state.energy_register_wh.items()}))
+                energy_register_wh={str(k): v for k, v in registers.items()}))
 
     def _dropped_of(self, station_id: str) -> int:
         buf = self.recorder.buffer
@@ -459,6 +470,23 @@ class Workbench(HistoryMixin, FindingsMixin):
         await self.repo.save_template(template.name, doc, kind="station")
         return TemplateView(name=template.name, builtin=False, description=template.description,
                             station=template.station)
+
+    async def update_template(self, name: str, template: TemplateUpdate) -> TemplateView:
+        """Replace a user template's description and station document; built-in templates cannot change."""
+        if name in BUILTIN_TEMPLATES:
+            raise Conflict(f"{name!r} is a built-in template and cannot be changed; save a copy under another name")
+        if await self.repo.get_template(name) is None:
+            raise NotFound(f"no user template {name!r}")
+        return await self.save_template(TemplateCreate(name=name, description=template.description,
+                                                       station=template.station))
+
+    async def delete_template(self, name: str) -> TemplateDeleted:
+        """Delete a user template (stations made from it are not touched); built-in templates cannot go."""
+        if name in BUILTIN_TEMPLATES:
+            raise Conflict(f"{name!r} is a built-in template and cannot be deleted")
+        if not await self.repo.delete_template(name):
+            raise NotFound(f"no user template {name!r}")
+        return TemplateDeleted(name=name, deleted=True)
 
     async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView:
         doc = BUILTIN_TEMPLATES.get(name) or await self.repo.get_template(name)

@@ -123,6 +123,18 @@ class TemplateCreate(_Model):
     station: dict[str, Any]
 
 
+class TemplateUpdate(_Model):
+    """A new description and station document for an existing user template (its name stays)."""
+
+    description: str = ""
+    station: dict[str, Any]
+
+
+class TemplateDeleted(_Model):
+    name: str
+    deleted: bool
+
+
 class ImportRequest(_Model):
     stations: list[Any] = Field(description="Station objects, as in an export's 'stations'")
     replace: bool = False
@@ -365,6 +377,8 @@ class WorkbenchAPI(Protocol):
     async def export_stations(self, include_secrets: bool = False) -> StationsExport: ...
     async def list_templates(self) -> TemplateList: ...
     async def save_template(self, template: TemplateCreate) -> TemplateView: ...
+    async def update_template(self, name: str, template: TemplateUpdate) -> TemplateView: ...
+    async def delete_template(self, name: str) -> TemplateDeleted: ...
     async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView: ...
     async def station_action(self, station_id: str, request: ActionRequest) -> ActionResponse: ...
     async def send_message(self, station_id: str, request: SendMessageRequest) -> SendMessageResult: ...
