@@ -66,6 +66,15 @@ async def transactions_frame(wb: WorkbenchAPI, station_id: str | None = None) ->
     return _times(df, "start_timestamp", "stop_timestamp")
 
 
+async def findings_frame(wb: WorkbenchAPI, station_id: str | None = None, severity: str | None = None,
+                         rule: str | None = None, limit: int = 10_000) -> pd.DataFrame:
+    """Compliance findings (oldest first), one row per finding: rule, severity, reference, frame, ..."""
+    page = await wb.findings(station_id, severity, rule, limit)
+    cols = ["timestamp", "station_id", "protocol_version", "severity", "rule", "action", "message_id",
+            "description", "reference", "frame", "seq"]
+    return _times(pd.DataFrame([f.model_dump() for f in page.items], columns=cols), "timestamp")
+
+
 def transaction_energy(meter: pd.DataFrame) -> pd.DataFrame:
     """Per (station, transaction): first and last energy register reading and their difference, Wh."""
     m = meter[(meter["measurand"] == ENERGY) & meter["transaction_id"].notna()]

@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     station = sub.add_parser("station", help="run emulated stations")
     station_sub = station.add_subparsers(dest="station_command", required=True)
     _add_station_run(station_sub)
+    from ocppemu.cli_run import add_run_arguments
+
+    add_run_arguments(sub.add_parser("run", help="run scenario files against a CSMS and give a verdict"))
     demo_csms = sub.add_parser("demo-csms", help="run the bundled demo CSMS", add_help=False)
     demo_csms.add_argument("rest", nargs=argparse.REMAINDER)
     demo = sub.add_parser("demo", help="demo: the bundled CSMS plus stations running sessions, in one process")
@@ -62,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_serve_arguments(sub.add_parser("serve", help="run the workbench daemon (REST + WebSocket API)"))
+    from ocppemu.cli_fuzz import add_fuzz_command
+
+    add_fuzz_command(sub)
+    from ocppemu.cli_scenario import add_scenario_command
+
+    add_scenario_command(sub)
     from ocppemu.ui import add_ui_arguments
 
     add_ui_arguments(sub.add_parser("ui", help="serve the dashboards (Voila on 127.0.0.1) attached to a daemon"))
@@ -85,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ocppemu.config.masking import install_secret_filter
 
     install_secret_filter()
+    if getattr(args, "handler", None) is not None:  # commands registered with set_defaults(handler=...)
+        return int(args.handler(args))
     if args.command == "station":
         from ocppemu.cli_station import run_station
 
@@ -93,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocppemu.cli_station import run_demo
 
         return _run(run_demo(args))
+    if args.command == "run":
+        from ocppemu.cli_run import run_scenarios
+
+        return run_scenarios(args)
     if args.command == "serve":
         from ocppemu.api.server import run_serve
 

@@ -18,6 +18,7 @@ from ocppemu.workbench.interface import (
     ActionResponse,
     CloneRequest,
     Deleted,
+    FindingList,
     FromTemplateRequest,
     ImportRequest,
     ImportResult,
@@ -32,7 +33,9 @@ from ocppemu.workbench.interface import (
     Stats,
     SystemStatus,
     TemplateCreate,
+    TemplateDeleted,
     TemplateList,
+    TemplateUpdate,
     TemplateView,
     TransactionList,
     WorkbenchAPI,
@@ -59,6 +62,14 @@ class MeterQuery(_Query):
 
 class StatsQuery(_Query):
     station_id: str | None = None
+
+
+class FindingsQuery(_Query):
+    station_id: str | None = None
+    severity: Literal["error", "warning", "info"] | None = Field(
+        default=None, description="Keep this severity and the more serious ones")
+    rule: str | None = Field(default=None, description="A rule id or family, e.g. rpc.response-timeout or rpc")
+    limit: int = Field(default=1000, ge=1, le=10_000)
 
 
 class MessagesQuery(MessageQuery):
@@ -116,6 +127,12 @@ ROUTES: list[Route] = [
           lambda wb, p, b, q: wb.list_templates(), TemplateList),
     Route("POST", "/api/stations/templates", "save_template", "Create or replace a user template",
           lambda wb, p, b, q: wb.save_template(b), TemplateView, body=TemplateCreate, status=201),
+    Route("PUT", "/api/stations/templates/{name}", "update_template",
+          "Replace a user template's description and station (built-in templates answer 409)",
+          lambda wb, p, b, q: wb.update_template(p["name"], b), TemplateView, body=TemplateUpdate),
+    Route("DELETE", "/api/stations/templates/{name}", "delete_template",
+          "Delete a user template (built-in templates answer 409)",
+          lambda wb, p, b, q: wb.delete_template(p["name"]), TemplateDeleted),
     Route("POST", "/api/stations/templates/{name}", "create_from_template",
           "Create a station from a template, with overrides",
           lambda wb, p, b, q: wb.create_from_template(p["name"], b), StationView, body=FromTemplateRequest,
@@ -154,9 +171,49 @@ ROUTES: list[Route] = [
           lambda wb, p, b, q: _no_call(), None, query=ExportQuery),
     Route("GET", "/api/transactions", "transactions", "Transactions, newest first",
           lambda wb, p, b, q: wb.transactions(q.station_id, q.status), TransactionList, query=TransactionsQuery),
+    Route("GET", "/api/findings", "findings", "Compliance findings against the CSMS, oldest first",
+          lambda wb, p, b, q: wb.findings(q.station_id, q.severity, q.rule, q.limit), FindingList,
+          query=FindingsQuery),
     Route("GET", "/api/stats", "stats", "Message statistics per action, transactions and energy",
           lambda wb, p, b, q: wb.stats(q.station_id), Stats, query=StatsQuery),
 ]
+
+
+def _runs(wb: WorkbenchAPI) -> Any:
+    from ocppemu.scenarios.service import service_for
+
+    return service_for(wb)
+
+
+def _scenario_routes() -> list[Route]:
+    from ocppemu.scenarios.results import RunReport
+    from ocppemu.scenarios.service import LibraryList, ReportQuery, ReportText, RunList, StartRunRequest
+
+    return [
+        Route("GET", "/api/scenarios", "list_scenarios", "The predefined scenarios: name, versions, OCA test ids",
+              lambda wb, p, b, q: _runs(wb).library(), LibraryList),
+        Route("POST", "/api/scenario-runs", "start_scenario_run",
+              "Start a scenario run (a predefined name or a file's text); returns the live report",
+              lambda wb, p, b, q: _runs(wb).start(b), RunReport, body=StartRunRequest, status=201),
+        Route("GET", "/api/scenario-runs", "list_scenario_runs", "Scenario runs, live and stored, newest first",
+              lambda wb, p, b, q: _runs(wb).list(), RunList),
+        Route("GET", "/api/scenario-runs/{run_id}", "get_scenario_run",
+              "A run's status and report: steps with timings, findings, latency, verdict",
+              lambda wb, p, b, q: _runs(wb).get(p["run_id"]), RunReport),
+        Route("POST", "/api/scenario-runs/{run_id}/stop", "stop_scenario_run",
+              "Stop a run (its transactions are stopped, its stations stopped and removed)",
+              lambda wb, p, b, q: _runs(wb).stop(p["run_id"]), RunReport),
+        Route("POST", "/api/scenario-runs/{run_id}/pause", "pause_scenario_run", "Pause a run at the next step",
+              lambda wb, p, b, q: _runs(wb).pause(p["run_id"]), RunReport),
+        Route("POST", "/api/scenario-runs/{run_id}/resume", "resume_scenario_run", "Resume a paused run",
+              lambda wb, p, b, q: _runs(wb).resume(p["run_id"]), RunReport),
+        Route("GET", "/api/scenario-runs/{run_id}/report", "scenario_run_report",
+              "A run's report as JSON, JUnit XML or HTML text",
+              lambda wb, p, b, q: _runs(wb).report(p["run_id"], q.format), ReportText, query=ReportQuery),
+    ]
+
+
+ROUTES += _scenario_routes()
 
 
 async def _no_call() -> None:  # the export route is served by a streaming handler

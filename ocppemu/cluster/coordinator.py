@@ -119,7 +119,7 @@ class CoordinatorActor:
                               "start_station", "stop_station", "reset_station", "clone_station",
                               "import_stations", "export_stations", "list_templates", "save_template",
                               "create_from_template", "station_action", "send_message", "query_messages",
-                              "transactions", "meter_values", "stats", "status"}:
+                              "transactions", "meter_values", "stats", "status", "findings"}:
                 raise api.InvalidRequest(f"unknown method {method!r}")
             if method in _CREATES or method == "import_stations":
                 await self._check_room(method, kwargs)
@@ -260,6 +260,12 @@ class ClusterWorkbench:
     async def save_template(self, template: api.TemplateCreate) -> api.TemplateView:
         return await self._call("save_template", api.TemplateView, template=template)
 
+    async def update_template(self, name: str, template: api.TemplateUpdate) -> api.TemplateView:
+        return await self._call("update_template", api.TemplateView, name=name, template=template)
+
+    async def delete_template(self, name: str) -> api.TemplateDeleted:
+        return await self._call("delete_template", api.TemplateDeleted, name=name)
+
     async def create_from_template(self, name: str, request: api.FromTemplateRequest) -> api.StationView:
         return await self._call("create_from_template", api.StationView, name=name, request=request)
 
@@ -286,6 +292,11 @@ class ClusterWorkbench:
 
     async def stats(self, station_id: str | None = None) -> api.Stats:
         return await self._call("stats", api.Stats, station_id=station_id)
+
+    async def findings(self, station_id: str | None = None, severity: str | None = None, rule: str | None = None,
+                       limit: int = 1000) -> api.FindingList:
+        return await self._call("findings", api.FindingList, station_id=station_id, severity=severity, rule=rule,
+                                limit=limit)
 
     async def status(self) -> api.SystemStatus:
         return await self._call("status", api.SystemStatus)

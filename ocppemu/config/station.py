@@ -99,6 +99,9 @@ class SimulationConfig(_Model):
     meter_value_variance: float = Field(default=0.02, ge=0, le=0.5, description="Relative noise, 0.02 = 2 %")
     seed: int = Field(default=0, description="Seed of the random generator, so runs can be reproduced")
     call_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the answer to a CALL")
+    compliance_checks: bool = Field(
+        default=False, description="Judge every CSMS frame against the specification and keep the findings "
+        "(always on during scenario runs); call_timeout is the response timeout")
     reconnect_initial_delay: float = Field(default=1.0, gt=0)
     reconnect_max_delay: float = Field(default=60.0, gt=0)
     ping_interval: float | None = Field(default=20.0, description="WebSocket ping period; None disables")

@@ -202,6 +202,14 @@ class Coordinator:
         parts = await self._all("save_template", template=_dump(template))
         return api.TemplateView.model_validate(parts[0])
 
+    async def update_template(self, name: str, template: api.TemplateUpdate) -> api.TemplateView:
+        parts = await self._all("update_template", name=name, template=_dump(template))
+        return api.TemplateView.model_validate(parts[0])
+
+    async def delete_template(self, name: str) -> api.TemplateDeleted:
+        parts = await self._all("delete_template", name=name)
+        return api.TemplateDeleted.model_validate(parts[0])
+
     async def create_from_template(self, name: str, request: api.FromTemplateRequest) -> api.StationView:
         index = await self._least_loaded()
         view = await self.shards[index].call("create_from_template", name=name, request=_dump(request))
@@ -262,6 +270,19 @@ class Coordinator:
                            measurand: str | None = None) -> api.MeterValueList:
         return api.MeterValueList.model_validate(await self._on(station_id, "meter_values",
                                                                 transaction_id=transaction_id, measurand=measurand))
+
+    async def findings(self, station_id: str | None = None, severity: str | None = None, rule: str | None = None,
+                       limit: int = 1000) -> api.FindingList:
+        """Compliance findings of one station (its shard) or of all shards, oldest first, the newest ``limit``."""
+        if station_id:
+            return api.FindingList.model_validate(await self._on(station_id, "findings", severity=severity,
+                                                                 rule=rule, limit=limit))
+        parts = await self._all("findings", station_id=None, severity=severity, rule=rule, limit=limit)
+        rows = sorted((f for p in parts for f in p["items"]), key=lambda f: str(f["timestamp"]))[-limit:]
+        counts: dict[str, int] = {}
+        for f in rows:
+            counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+        return api.FindingList.model_validate({"items": rows, "counts": counts})
 
     async def stats(self, station_id: str | None = None) -> api.Stats:
         if station_id:

@@ -313,6 +313,7 @@ class StationRuntime:
                 self.flush()
         except TransportClosed as exc:
             reason, code, close_reason = str(exc), exc.code, exc.reason
+            self.core.emit("transport_closed", time.time(), code=exc.code, by_peer=exc.by_peer)
             if exc.code is None and exc.by_peer and exc.reason:
                 self.core.last_error = exc.reason  # a transport without close codes (SOAP) says why it ended
         finally:

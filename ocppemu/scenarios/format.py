@@ -288,6 +288,18 @@ class PromptArgs(StationArgs):
     message: str = Field(min_length=1)
 
 
+class FuzzArgs(StationArgs):
+    """Fuzz the CSMS from a second connection (station id ``<station>-FUZZ``, the station's CSMS URL, auth and
+    TLS): schema-driven malformed and boundary frames, each answer judged against the CallError the OCPP-J rules
+    require (docs/COMPLIANCE.md). Every departure is a finding of the run; the step fails on an error finding."""
+
+    kind = "fuzz"
+    shorthand = "frames"
+    frames: int = Field(default=50, ge=1, le=10000, description="Number of frames to send")
+    seed: int | None = Field(default=None, description="Seed of the frames (default: the run's seed)")
+    answer_timeout: float = Field(default=5.0, gt=0, le=600, description="Seconds to wait for each answer")
+
+
 class WaitArgs(StepArgs):
     kind = "wait"
     shorthand = "seconds"
@@ -347,7 +359,7 @@ STEP_ARGS: tuple[type[StepArgs], ...] = (
     ConnectArgs, DisconnectArgs, BootArgs, PlugInArgs, UnplugArgs, AuthorizeArgs, PresentCardArgs, StartArgs,
     StopArgs, SuspendArgs, ResumeArgs, FaultArgs, RecoverArgs, ConnectorStatusArgs, PowerLossArgs, NetworkDropArgs,
     ParkingBayArgs, ChargeArgs, ExpectCallArgs, SendArgs, SendRawArgs, HttpArgs, PromptArgs, WaitArgs, SetArgs,
-    CheckArgs, RepeatArgs, ParallelArgs,
+    CheckArgs, RepeatArgs, ParallelArgs, FuzzArgs,
 )
 STEP_KINDS: dict[str, type[StepArgs]] = {a.kind: a for a in STEP_ARGS}
 

@@ -113,14 +113,24 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, Position], dict[Loc
 
     Raises :class:`ScenarioError` for a syntax error or a duplicate key.
     """
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise ScenarioError([Problem(file, 0, 0, f"the file holds a character YAML does not allow: {exc.reason} "
+                                     f"(at character {exc.position})")]) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        lines = text.splitlines()
+        if 0 < line <= len(lines) and "${" in lines[line - 1]:
+            reason += " (inside [ ] or { }, quote a value that holds ${...}: \"CP-${index}\")"
         raise ScenarioError([Problem(file, line, col, f"YAML syntax error: {reason}")]) from None
+    except yaml.reader.ReaderError as exc:
+        raise ScenarioError([Problem(file, 0, 0, f"the file holds a character YAML does not allow: {exc.reason} "
+                                     f"(at character {exc.position})")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(file, 0, 0, f"YAML error: {exc}")]) from None
     finally:
@@ -271,8 +281,8 @@ def _validation_problems(exc: ValidationError, data: Any, file: str,
 
 
 def expand_stations(model: fmt.ScenarioFile, *, ocpp: str | None = None, stations: int | None = None,
-                    templates: Mapping[str, Mapping[str, Any]] | None = None,
-                    csms_url: str | None = None) -> tuple[list[StationPlan], list[tuple[Loc, str]]]:
+                    templates: Mapping[str, Mapping[str, Any]] | None = None, csms_url: str | None = None,
+                    max_stations: int | None = None) -> tuple[list[StationPlan], list[tuple[Loc, str]]]:
     """The stations ``model`` defines, with the run's overrides (``--ocpp``, ``--stations``, ``--csms``); and the
     problems found, each at a path of the file."""
     known = dict(BUILTIN_TEMPLATES) | dict(templates or {})
@@ -293,6 +303,10 @@ def expand_stations(model: fmt.ScenarioFile, *, ocpp: str | None = None, station
         version = ocpp or spec.ocpp or base.get("protocol_version") or model.ocpp[0]
         version = str(version_text(version))
         count = stations if stations is not None else spec.count
+        if max_stations is not None and len(plans) + count > max_stations:
+            problems.append(((*loc, "count"), f"the scenario needs more than the {max_stations} stations this "
+                                              "workbench may hold (application.max_stations)"))
+            break
         for index in range(1, count + 1):
             sid = spec.id.replace("${index}", str(index))
             if "${index}" not in spec.id and count > 1:
@@ -459,7 +473,8 @@ def check(model: fmt.ScenarioFile, raw: dict[str, Any], plans: list[StationPlan]
 
 
 def loads(text: str, file: str = "<scenario>", *, ocpp: str | None = None, stations: int | None = None,
-          templates: Mapping[str, Mapping[str, Any]] | None = None, csms_url: str | None = None) -> Scenario:
+          templates: Mapping[str, Mapping[str, Any]] | None = None, csms_url: str | None = None,
+          max_stations: int | None = None) -> Scenario:
     """Parse, validate and check a scenario; raises :class:`ScenarioError` listing every problem."""
     data, values, keys = parse_yaml(text, file)
     if not isinstance(data, dict):
@@ -476,7 +491,7 @@ def loads(text: str, file: str = "<scenario>", *, ocpp: str | None = None, stati
         if ocpp not in model.ocpp:
             problems.append((("ocpp",), f"the scenario is written for OCPP {', '.join(model.ocpp)}, not {ocpp}"))
     plans, station_problems = expand_stations(model, ocpp=ocpp, stations=stations, templates=templates,
-                                              csms_url=csms_url)
+                                              csms_url=csms_url, max_stations=max_stations)
     problems += station_problems
     if not station_problems:
         problems += check(model, data, plans)

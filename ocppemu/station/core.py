@@ -116,6 +116,8 @@ class StationCore:
         self._boot_reason: str = "PowerUp"
         self._answering: str | None = None
         self._answers = 0
+        #: Set by a scenario run to answer some CSMS calls itself (returns True when it took the call).
+        self.call_interceptor: Callable[[Call, float], bool] | None = None
 
     # -- outputs -------------------------------------------------------------------------------------------------
 
@@ -219,6 +221,8 @@ class StationCore:
             # A rejected station must not act on CSMS requests until accepted.
             self.rpc.reply_error(call.message_id, ErrorCode.SECURITY_ERROR, "station is not accepted", now,
                                  action=call.action)
+            return
+        if self.call_interceptor is not None and self.call_interceptor(call, now):
             return
         handler = self.handlers.calls.get(call.action)
         if handler is None:
@@ -468,6 +472,11 @@ class StationCore:
 
     def registers(self) -> dict[int, float]:
         """Energy registers (Wh) per connector (1.6) or EVSE (2.x), saved so a restart keeps them monotonic."""
+        return {}
+
+    def meter_readings(self, now: float) -> dict[int, tuple[float, float, float]]:
+        """(energy register Wh, power W, SoC %) per connector (1.6) or EVSE (2.x) as the meter model has them at
+        ``now``, without advancing the meters: cheap, for live views between two MeterValues samples."""
         return {}
 
     def active_transactions(self) -> dict[int, str]:

@@ -12,6 +12,7 @@ import asyncio
 import html
 import re
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import ipywidgets as w
@@ -19,8 +20,16 @@ import ipywidgets as w
 from ocppemu.ocpp.catalogue import catalogue
 from ocppemu.ocpp.versions import Version
 from ocppemu.widgets import render
+from ocppemu.widgets.connection import follow_events
 from ocppemu.widgets.tasks import TaskRunner
-from ocppemu.workbench.interface import ExportFormat, MessageOut, MessageQuery, WorkbenchAPI, WorkbenchEvent
+from ocppemu.workbench.interface import (
+    ExportFormat,
+    FindingOut,
+    MessageOut,
+    MessageQuery,
+    WorkbenchAPI,
+    WorkbenchEvent,
+)
 
 EXPORT_TYPES: dict[str, tuple[str, str]] = {"jsonl": ("application/x-ndjson", "jsonl"),
                                             "csv": ("text/csv", "csv"), "text": ("text/plain", "txt")}
@@ -130,8 +139,10 @@ def wire_block(m: MessageOut, title: str) -> str:
             f"{render.json_block(m.payload, title='JSON view')}</div></div>")
 
 
-def exchange_html(request: MessageOut | None, response: MessageOut | None) -> str:
-    """Request and response side by side, with round-trip time, CallError and validation errors."""
+def exchange_html(request: MessageOut | None, response: MessageOut | None,
+                  findings: Sequence[FindingOut] = ()) -> str:
+    """Request and response side by side, with round-trip time, CallError and validation errors, and the
+    compliance findings about these frames beside them."""
 
     def side(m: MessageOut | None, title: str) -> str:
         if m is None:
@@ -148,8 +159,12 @@ def exchange_html(request: MessageOut | None, response: MessageOut | None) -> st
 
     rtt = next((m.rtt_ms for m in (response, request) if m is not None and m.rtt_ms is not None), None)
     rtt_text = f"round trip <b>{rtt:.1f} ms</b>" if rtt is not None else "round trip unknown"
+    found = "".join(
+        f"<div class='ocppemu-finding' style='color:{'#b00020' if f.severity == 'error' else '#8a6d00'}'>"
+        f"<b>{render.esc(f.severity)} {render.esc(f.rule)}</b>: {render.esc(f.description)} "
+        f"<i>({render.esc(f.reference)})</i></div>" for f in findings)
     return (f"<div class='ocppemu-exchange'><div>{rtt_text}</div><div style='display:flex;gap:12px'>"
-            f"{side(request, 'Request')}{side(response, 'Response')}</div></div>")
+            f"{side(request, 'Request')}{side(response, 'Response')}</div>{found}</div>")
 
 
 class MessageInspector(w.VBox):
@@ -222,6 +237,10 @@ class MessageInspector(w.VBox):
         self.station.options = [("any", ""), *[(v.station_id, v.station_id) for v in stations]]
         self.station.value = current if current in [v.station_id for v in stations] else ""
 
+    def refresh(self) -> None:
+        """Reload the filtered set (after the daemon came back: frames may have been missed)."""
+        self.apply()
+
     def apply(self) -> None:
         """Run the filter against the store (newest ``max_rows``) and show the result."""
         self.tasks.spawn(self._apply(self.current_query()), "filter")
@@ -272,7 +291,12 @@ class MessageInspector(w.VBox):
             answers = [x for x in page.items if x.message_type != "Call"]
             request = request or (calls[0] if calls else None)
             response = response or (answers[-1] if answers else None)
-        self.detail.value = exchange_html(request, response)
+        ids = {x.message_id for x in (request, response) if x is not None and x.message_id}
+        try:
+            findings = [f for f in (await self.wb.findings(m.station_id)).items if f.message_id in ids]
+        except Exception:  # an older daemon without /api/findings: show the frames alone
+            findings = []
+        self.detail.value = exchange_html(request, response, findings)
 
     def export(self) -> None:
         fmt: ExportFormat = self.export_format.value
@@ -289,7 +313,7 @@ class MessageInspector(w.VBox):
         self.tasks.spawn(run(), "export")
 
     async def _follow(self) -> None:
-        async for ev in self.wb.events(kinds=["frame"]):
+        async for ev in follow_events(self.wb, kinds=["frame"], on_gap=self.apply):
             if not self.live_toggle.value:
                 continue
             m = live_message(ev)

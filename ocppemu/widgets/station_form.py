@@ -84,6 +84,7 @@ FIELDS: tuple[Field, ...] = (
     _f("Simulation", "simulation.meter_value_variance", "float", "Meter variance (0.02 = 2 %)"),
     _f("Simulation", "simulation.seed", "int", "Random seed"),
     _f("Simulation", "simulation.call_timeout", "float", "CALL timeout (s)"),
+    _f("Simulation", "simulation.compliance_checks", "bool", "Judge the CSMS (compliance findings)"),
     _f("Simulation", "simulation.reconnect_initial_delay", "float", "Reconnect initial delay (s)"),
     _f("Simulation", "simulation.reconnect_max_delay", "float", "Reconnect max delay (s)"),
     _f("Simulation", "simulation.ping_interval", "opt_float", "WebSocket ping (s, empty = off)"),

@@ -24,6 +24,7 @@ from ocppemu.workbench.interface import (
     CloneRequest,
     Deleted,
     ExportFormat,
+    FindingList,
     FromTemplateRequest,
     ImportRequest,
     ImportResult,
@@ -39,7 +40,9 @@ from ocppemu.workbench.interface import (
     Stats,
     SystemStatus,
     TemplateCreate,
+    TemplateDeleted,
     TemplateList,
+    TemplateUpdate,
     TemplateView,
     TransactionList,
     WorkbenchError,
@@ -77,6 +80,12 @@ class RemoteWorkbench:
         if self.token:
             h["Authorization"] = f"Bearer {self.token}"
         return h
+
+    async def api(self, method: str, path: str, model: type[M], body: Any = None,
+                  query: dict[str, Any] | None = None) -> M:
+        """Call any route of the daemon (``path`` from ``/api``) and parse its answer as ``model``; errors are the
+        :class:`WorkbenchError` subclasses. For clients of routes this class has no method for (scenario runs)."""
+        return await self._call(method, path, model, body, query)
 
     async def _call(self, method: str, path: str, model: type[M], body: Any = None,
                     query: dict[str, Any] | None = None) -> M:
@@ -145,6 +154,12 @@ class RemoteWorkbench:
     async def save_template(self, template: TemplateCreate) -> TemplateView:
         return await self._call("POST", "/api/stations/templates", TemplateView, template)
 
+    async def update_template(self, name: str, template: TemplateUpdate) -> TemplateView:
+        return await self._call("PUT", f"/api/stations/templates/{self._p(name)}", TemplateView, template)
+
+    async def delete_template(self, name: str) -> TemplateDeleted:
+        return await self._call("DELETE", f"/api/stations/templates/{self._p(name)}", TemplateDeleted)
+
     async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView:
         return await self._call("POST", f"/api/stations/templates/{self._p(name)}", StationView, request)
 
@@ -210,6 +225,11 @@ class RemoteWorkbench:
                            measurand: str | None = None) -> MeterValueList:
         return await self._call("GET", f"/api/stations/{self._p(station_id)}/meter-values", MeterValueList,
                                 query={"transaction_id": transaction_id, "measurand": measurand})
+
+    async def findings(self, station_id: str | None = None, severity: str | None = None,
+                       rule: str | None = None, limit: int = 1000) -> FindingList:
+        return await self._call("GET", "/api/findings", FindingList, query={
+            "station_id": station_id, "severity": severity, "rule": rule, "limit": limit})
 
     async def stats(self, station_id: str | None = None) -> Stats:
         return await self._call("GET", "/api/stats", Stats, query={"station_id": station_id})

@@ -48,6 +48,7 @@ from ocppemu.workbench.action_checks import check_action
 from ocppemu.workbench.auto_driver import AutoDriver, enabled_copy
 from ocppemu.workbench.durable import resume, snapshot
 from ocppemu.workbench.events import EventBus
+from ocppemu.workbench.findings import FindingsMixin
 from ocppemu.workbench.history import HistoryMixin
 from ocppemu.workbench.interface import (
     ActionRequest,
@@ -69,7 +70,9 @@ from ocppemu.workbench.interface import (
     StationView,
     SystemStatus,
     TemplateCreate,
+    TemplateDeleted,
     TemplateList,
+    TemplateUpdate,
     TemplateView,
     WorkbenchEvent,
 )
@@ -98,7 +101,7 @@ class _Station:
         return self.core.config
 
 
-class Workbench(HistoryMixin):
+class Workbench(HistoryMixin, FindingsMixin):
     """The in-process implementation of :class:`~ocppemu.workbench.interface.WorkbenchAPI`.
 
     ``store`` is a URL or an open :class:`Repository` (not closed by :meth:`close` when passed in). Use
@@ -116,6 +119,7 @@ class Workbench(HistoryMixin):
         self.recorder = Recorder(self.repo, buffer_size=a.message_buffer_size, batch_interval=a.batch_insert_interval,
                                  high_water=a.message_buffer_high_water, level=self.app.store.record)
         self.bus = EventBus(queue_size=a.event_queue_size, history=a.event_history)
+        self._init_findings()
         self._transport_factory = transport_factory
         self._stations: dict[str, _Station] = {}
         self.auto = AutoDriver()
@@ -208,7 +212,7 @@ class Workbench(HistoryMixin):
     # -- stations ----------------------------------------------------------------------------------------------
 
     def _build(self, config: StationConfig, registers: dict[int, float] | None = None) -> _Station:
-        core = build_core(config, self.recorder.sinks(), registers_wh=registers)
+        core = build_core(config, self._checked_sinks(config, self.recorder.sinks()), registers_wh=registers)
         core.queue.sink = self.recorder.queue_sink(config.station_id)
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
@@ -220,6 +224,11 @@ class Workbench(HistoryMixin):
     def _put(self, station_id: str, st: _Station) -> None:
         self._stations[station_id] = st
         self.auto.attach(st.config, st.core, st.runtime)
+
+    def station_engine(self, station_id: str) -> tuple[StationCore, Runtime]:
+        """A station's engine and runtime, for in-process drivers such as the scenario runner (raises NotFound)."""
+        st = self._get(station_id)
+        return st.core, st.runtime
 
     def _get(self, station_id: str) -> _Station:
         st = self._stations.get(station_id)
@@ -249,6 +258,15 @@ class Workbench(HistoryMixin):
     def view(self, st: _Station, include_secrets: bool = False) -> StationView:
         snap = st.core.snapshot()
         state = self._state_of(st)
+        # energy and SoC as the meter model has them now, not as of the last sample
+        readings = st.core.meter_readings(time.time())
+        for c in snap.get("connectors") or []:
+            live = readings.get(c.get("id"))
+            if live is not None:
+                c["energy_wh"] = round(live[0], 1)
+                if c.get("soc") is not None:
+                    c["soc"] = round(live[2], 1)
+        registers = {k: r[0] for k, r in readings.items()} or state.energy_register_wh
         return StationView(
             station_id=st.config.station_id, config=st.config.export(include_secrets), snapshot=snap,
             runtime=StationRuntime(
@@ -259,7 +277,7 @@ class Workbench(HistoryMixin):
                 frames_dropped=self._dropped_of(st.config.station_id),
                 auto_transactions=self.auto.status(st.config.station_id),
                 active_transactions={str(k): v for k, v in state.active_transactions.items()},
-                energy_register_wh={str(k): v for k, v in state.energy_register_wh.items()}))
+                energy_register_wh={str(k): v for k, v in registers.items()}))
 
     def _dropped_of(self, station_id: str) -> int:
         buf = self.recorder.buffer
@@ -346,6 +364,7 @@ class Workbench(HistoryMixin):
             await st.runtime.stop()
             del self._stations[station_id]
             self.auto.detach(station_id)
+            self.compliance.detach(station_id)
             await self.recorder.flush()
             existed = await self.repo.delete_station(station_id)
         return Deleted(station_id=station_id, deleted=existed)
@@ -459,6 +478,23 @@ class Workbench(HistoryMixin):
         await self.repo.save_template(template.name, doc, kind="station")
         return TemplateView(name=template.name, builtin=False, description=template.description,
                             station=template.station)
+
+    async def update_template(self, name: str, template: TemplateUpdate) -> TemplateView:
+        """Replace a user template's description and station document; built-in templates cannot change."""
+        if name in BUILTIN_TEMPLATES:
+            raise Conflict(f"{name!r} is a built-in template and cannot be changed; save a copy under another name")
+        if await self.repo.get_template(name) is None:
+            raise NotFound(f"no user template {name!r}")
+        return await self.save_template(TemplateCreate(name=name, description=template.description,
+                                                       station=template.station))
+
+    async def delete_template(self, name: str) -> TemplateDeleted:
+        """Delete a user template (stations made from it are not touched); built-in templates cannot go."""
+        if name in BUILTIN_TEMPLATES:
+            raise Conflict(f"{name!r} is a built-in template and cannot be deleted")
+        if not await self.repo.delete_template(name):
+            raise NotFound(f"no user template {name!r}")
+        return TemplateDeleted(name=name, deleted=True)
 
     async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView:
         doc = BUILTIN_TEMPLATES.get(name) or await self.repo.get_template(name)

@@ -20,7 +20,7 @@ from ocppemu.ocpp.records import FrameRecord
 
 #: Kinds of events: ``frame`` (an OCPP frame), ``event`` (a station event: status, transaction, connection ...),
 #: ``state`` (runtime state of a station changed), ``error`` (a station error), ``gap`` (events were lost).
-KINDS = ("frame", "event", "state", "error", "gap")
+KINDS = ("frame", "event", "state", "error", "gap", "scenario")
 
 
 class BusEvent:

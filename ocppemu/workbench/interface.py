@@ -123,6 +123,18 @@ class TemplateCreate(_Model):
     station: dict[str, Any]
 
 
+class TemplateUpdate(_Model):
+    """A new description and station document for an existing user template (its name stays)."""
+
+    description: str = ""
+    station: dict[str, Any]
+
+
+class TemplateDeleted(_Model):
+    name: str
+    deleted: bool
+
+
 class ImportRequest(_Model):
     """Stations to import; an export of ``/api/stations/export`` imports back as it is."""
 
@@ -327,6 +339,27 @@ class WorkbenchEvent(_Model):
     data: dict[str, Any]
 
 
+class FindingOut(_Model):
+    """A compliance finding: the CSMS departed from the specification (see ``docs/COMPLIANCE.md``)."""
+
+    timestamp: str
+    station_id: str
+    protocol_version: str
+    rule: str
+    severity: Literal["error", "warning", "info"]
+    reference: str
+    description: str
+    action: str | None = None
+    message_id: str | None = None
+    frame: str = ""
+    seq: int | None = None
+
+
+class FindingList(_Model):
+    items: list[FindingOut]
+    counts: dict[str, int] = Field(default_factory=dict, description="Findings per severity (of those listed)")
+
+
 ExportFormat = Literal["jsonl", "csv", "text"]
 
 
@@ -348,6 +381,8 @@ class WorkbenchAPI(Protocol):
     async def export_stations(self, include_secrets: bool = False) -> StationsExport: ...
     async def list_templates(self) -> TemplateList: ...
     async def save_template(self, template: TemplateCreate) -> TemplateView: ...
+    async def update_template(self, name: str, template: TemplateUpdate) -> TemplateView: ...
+    async def delete_template(self, name: str) -> TemplateDeleted: ...
     async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView: ...
     async def station_action(self, station_id: str, request: ActionRequest) -> ActionResponse: ...
     async def send_message(self, station_id: str, request: SendMessageRequest) -> SendMessageResult: ...
@@ -358,6 +393,8 @@ class WorkbenchAPI(Protocol):
                            measurand: str | None = None) -> MeterValueList: ...
     async def stats(self, station_id: str | None = None) -> Stats: ...
     async def status(self) -> SystemStatus: ...
+    async def findings(self, station_id: str | None = None, severity: str | None = None,
+                       rule: str | None = None, limit: int = 1000) -> FindingList: ...
     def events(self, stations: list[str] | None = None, kinds: list[str] | None = None,
                cursor: str | None = None) -> AsyncIterator[WorkbenchEvent]: ...
     async def close(self) -> None: ...

@@ -163,8 +163,11 @@ class Behaviour:
     heartbeat_interval: int = 60
     accepted_tags: set[str] | None = None  # None: every idTag / idToken is accepted
     response_timeout: float = 10.0
+    tag_statuses: dict[str, str] = field(default_factory=dict)  # a fixed status per tag (Blocked, Expired ...)
 
     def tag_status(self, tag: str | None) -> str:
+        if tag is not None and tag in self.tag_statuses:
+            return self.tag_statuses[tag]
         if tag is None or self.accepted_tags is None or tag in self.accepted_tags:
             return "Accepted"
         return "Invalid"
@@ -266,7 +269,9 @@ class PeerCp16(_Recording, v16.ChargePoint):  # type: ignore[misc]
 
     @on("StartTransaction")
     def on_start(self, id_tag: str, **_: Any) -> Any:
-        return r16.StartTransaction(transaction_id=self.peer._next_transaction_id(),
+        tx = self.peer._next_transaction_id()
+        self.peer.last_transaction[self.id] = tx
+        return r16.StartTransaction(transaction_id=tx,
                                     id_tag_info={"status": self.peer.behaviour.tag_status(id_tag)})
 
     @on("StopTransaction")
@@ -403,6 +408,7 @@ class PeerCp201(_Recording, v201.ChargePoint):  # type: ignore[misc]
 
 class PeerCp21(_Recording, v21.ChargePoint):  # type: ignore[misc]
     """OCPP 2.1 CSMS side of one station connection; also takes SEND frames (see the module docstring)."""
+
 
     async def route_message(self, raw_msg: str) -> None:
         try:
@@ -605,6 +611,7 @@ class PeerCsms:
     call_errors: list[tuple[str, str, PeerCallError]] = field(default_factory=list)
     connections: list[ConnectionInfo] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    last_transaction: dict[str, int] = field(default_factory=dict)  # 1.6: the transaction id last given per station
 
     def __post_init__(self) -> None:
         self.versions = tuple(self.versions)

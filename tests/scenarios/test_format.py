@@ -88,6 +88,11 @@ def test_syntax_error() -> None:
     assert problems(HEAD + "steps:\n  - connect\n  bad: [\n")[0][:2] == (5, 3)
 
 
+def test_characters_yaml_refuses() -> None:
+    (line, _col, msg), = problems("name: m\udb89\udfd6\n")
+    assert line == 0 and msg.startswith("the file holds a character YAML does not allow")
+
+
 def test_empty_or_not_a_mapping() -> None:
     assert problems("")[0][2].startswith("the file is empty")
     assert problems("- connect\n")[0][2].startswith("a scenario is a mapping")
