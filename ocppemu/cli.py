@@ -91,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_demo_csms(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ocppemu.config.masking import install_secret_filter
+
+    install_secret_filter()
     if getattr(args, "handler", None) is not None:  # commands registered with set_defaults(handler=...)
         return int(args.handler(args))
     if args.command == "station":

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
+import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
+
+from pydantic import ValidationError
 
 from ocppemu.config.station import (
     ConnectorConfig,
@@ -25,9 +31,13 @@ from ocppemu.station.core import StationCore
 from ocppemu.station.factory import build_core
 from ocppemu.store import default_store_url, open_store
 from ocppemu.store.base import MessageFilter, Repository
+from ocppemu.store.errors import StoreError
 from ocppemu.transport.soap import is_soap_url
+from ocppemu.workbench.durable import resume, snapshot
 from ocppemu.workbench.recording import Recorder, load_saved
+from ocppemu.workbench.views import explain
 
+log = logging.getLogger(__name__)
 ARROWS = {"sent": "->", "received": "<-"}
 
 
@@ -53,8 +63,14 @@ def printer(out: TextIO) -> object:
 def config_from_args(args: argparse.Namespace) -> StationConfig:
     """The station definition of ``ocppemu station run``; raises ``ValueError`` with a readable reason."""
     version = Version.parse(args.ocpp)
+    if args.charge is not None and not args.charge > 0:
+        raise ValueError(f"--charge takes the length of the session in seconds, a positive number, not {args.charge:g}")
+    if args.connectors < 1:
+        raise ValueError(f"--connectors must be at least 1, not {args.connectors}")
     auth = CsmsAuth()
-    if args.basic_auth:
+    if args.basic_auth is not None:
+        if ":" not in args.basic_auth:
+            raise ValueError("--basic-auth takes USER:PASS, the user and the password separated by a colon")
         user, _, password = args.basic_auth.partition(":")
         auth = CsmsAuth(type="basic", username=user, password=password)
     tls = TlsConfig(ca_cert=args.ca, client_cert=args.client_cert, client_key=args.client_key,
@@ -108,14 +124,34 @@ def _tx_running(core: StationCore, connector: int) -> bool:
     return tx is not None and not (core.version is Version.V16 and tx.startswith("L"))
 
 
+async def open_cli_store(url: str | None) -> Repository | str:
+    """The store named on the command line, opened; or the one sentence that says why it cannot be."""
+    try:
+        repo = open_store(url or default_store_url())
+    except ValueError as exc:
+        return str(exc)
+    try:
+        await repo.init()
+    except StoreError as exc:
+        await repo.close()
+        return f"the store cannot be opened: {exc}"
+    return repo
+
+
 async def run_station(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
+    except ValidationError as exc:
+        print(f"error: {explain(exc)}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    repo = open_store(args.store or default_store_url())
-    await repo.init()
+    opened = await open_cli_store(args.store)
+    if isinstance(opened, str):
+        print(f"error: {opened}", file=sys.stderr)
+        return 2
+    repo = opened
     await repo.upsert_station(config)
     recorder = Recorder(repo, jsonl_path=args.frames)
     await recorder.start()
@@ -127,7 +163,11 @@ async def run_station(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     runtime = StationRuntime(core)
+    signalled = _cancel_on_signals()
+    durable = _Saver(core, repo)
+    runtime.before_send = durable.before_send
     await runtime.start()
+    saver = asyncio.create_task(durable.loop(), name="station-run-save")
     code = 0
     try:
         if not await runtime.wait_connected(args.timeout):
@@ -141,27 +181,92 @@ async def run_station(args: argparse.Namespace) -> int:
             code = 0 if ok else 1
         else:
             await asyncio.Future()
+    except asyncio.CancelledError:
+        if not signalled():
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # the signal's cancellation is handled: stopping below must not be cancelled too
+        print(f"{config.station_id}: stopped by a signal; state saved", file=sys.stderr)
     finally:
+        saver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await saver
         await runtime.stop()
         await save_state(core, repo)
-        await recorder.aclose()
+        unwritten = await recorder.aclose(timeout=10.0)
+        if unwritten:
+            print(f"warning: {unwritten.sentence()}", file=sys.stderr)
         await repo.close()
     return code
+
+
+def _cancel_on_signals() -> Callable[[], bool]:
+    """SIGINT / SIGTERM cancel the running task (so its ``finally`` saves the station's state); the returned
+    callable says whether a signal did it."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    hit: list[bool] = []
+
+    def on_signal() -> None:
+        hit.append(True)
+        if task is not None:
+            task.cancel()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal)
+    return lambda: bool(hit)
 
 
 async def restore_core(config: StationConfig, repo: Repository, recorder: Recorder) -> StationCore:
     """Build a station core with what the store kept of its last run: energy registers and the offline queue."""
     saved = await load_saved(repo, config.station_id)
     core = build_core(config, recorder.sinks(), registers_wh=saved.registers)
-    core.queue.restore(saved.queue)
     core.queue.sink = recorder.queue_sink(config.station_id)
+    for note in resume(core, saved, time.time()):
+        print(f"{config.station_id}: after restart: {note}", file=sys.stderr)
     return core
 
 
-async def save_state(core: StationCore, repo: Repository) -> None:
-    state = StationRuntimeState(station_id=core.station_id, energy_register_wh=core.registers(),
-                                registration_status=core.registration, last_error=core.last_error)
-    await repo.update_runtime_state(state)
+class _Saver:
+    """Saves the station's durable state when it changed: before its frames go out (so nothing the CSMS saw is
+    newer than what a restart finds) and every ``interval`` seconds; a failing store is retried, never waited on
+    before a send."""
+
+    def __init__(self, core: StationCore, repo: Repository) -> None:
+        self.core, self.repo = core, repo
+        self.last: StationRuntimeState | None = None
+        self.ok = True
+
+    async def save(self) -> None:
+        state = _state(self.core, clean=False)
+        if state == self.last:
+            return
+        try:
+            await self.repo.update_runtime_state(state)
+            self.last, self.ok = state, True
+        except Exception as exc:  # the store may be down; retried on the next round
+            self.ok = False
+            log.warning("station %s: state not saved: %s", self.core.station_id, exc)
+
+    async def before_send(self) -> None:
+        if self.ok:
+            await self.save()
+
+    async def loop(self, interval: float = 0.5) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.save()
+
+
+def _state(core: StationCore, *, clean: bool) -> StationRuntimeState:
+    return StationRuntimeState(station_id=core.station_id, energy_register_wh=core.registers(),
+                               registration_status=core.registration, last_error=core.last_error,
+                               active_transactions=core.active_transactions(), durable=snapshot(core, clean=clean))
+
+
+async def save_state(core: StationCore, repo: Repository, *, clean: bool = True) -> None:
+    await repo.update_runtime_state(_state(core, clean=clean))
 
 
 async def run_demo(args: argparse.Namespace) -> int:

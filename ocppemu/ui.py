@@ -1,15 +1,19 @@
 """``ocppemu ui``: Voila on 127.0.0.1 serving the dashboards, attached to a running workbench daemon.
 
 The daemon's URL and token reach the dashboard kernels through ``OCPPEMU_URL`` / ``OCPPEMU_TOKEN`` (read by
-:func:`ocppemu.widgets.session.open_workbench`). Voila uses the packaged ``ocppemu`` template, which loads nothing
-from the internet. Needs the ``ui`` extra.
+:func:`ocppemu.widgets.session.open_workbench`). Voila uses the packaged ``ocppemu`` template (a navigation bar
+between the views, a landing page, nothing loaded from the internet) and runs as
+:class:`ocppemu.ui_server.DashboardsApp`, which ends each page's kernel when the page closes and culls kernels no
+page is connected to. The dashboards ship inside the package (``ocppemu/_dashboards`` in a wheel, with the example
+notebooks in its ``examples/``), so ``ocppemu ui`` works from any folder. Needs the ``ui`` extra.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,13 +24,17 @@ from pathlib import Path
 URL_ENV = "OCPPEMU_URL"
 TOKEN_ENV = "OCPPEMU_TOKEN"
 TEMPLATE = "ocppemu"
+# The JupyterLab extensions a dashboard page loads: the widget managers and anywidget (the JSON editor). Voila loads
+# every installed extension otherwise, e.g. jupyterlab-plotly's 4.8 MB bundle on every page, charts or not.
+PAGE_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8", "anywidget")
 JUPYTER_DATA = Path(__file__).resolve().parent / "widgets" / "jupyter"
+PACKAGED_DASHBOARDS = Path(__file__).resolve().parent / "_dashboards"
+CHECKOUT_DASHBOARDS = Path(__file__).resolve().parent.parent / "dashboards"
 
 
 def default_dashboards() -> Path:
-    """``dashboards/`` of a source checkout (next to the package), else the current directory's."""
-    here = Path(__file__).resolve().parent.parent / "dashboards"
-    return here if here.is_dir() else Path.cwd() / "dashboards"
+    """The dashboards shipped in the package (a wheel), else ``dashboards/`` of the source checkout."""
+    return PACKAGED_DASHBOARDS if PACKAGED_DASHBOARDS.is_dir() else CHECKOUT_DASHBOARDS
 
 
 def add_ui_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +46,8 @@ def add_ui_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8866, help="Voila port on 127.0.0.1 (default 8866)")
     parser.add_argument("--dashboards", default=None, help="folder of dashboard notebooks (default dashboards/)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    parser.add_argument("--orphan-timeout", type=float, default=60.0,
+                        help="end a page's kernel after this many seconds with no page connected (default 60)")
 
 
 def _token(args: argparse.Namespace) -> str | None:
@@ -55,12 +65,20 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def voila_command(args: argparse.Namespace, dashboards: Path) -> list[str]:
-    """The Voila command line (no shell): 127.0.0.1 only, the offline template, the dashboards folder."""
-    exe = shutil.which("voila", path=str(Path(sys.executable).parent)) or shutil.which("voila") or "voila"
-    cmd = [exe, f"--port={args.port}", "--Voila.ip=127.0.0.1", f"--template={TEMPLATE}", str(dashboards)]
+    """The Voila command line (no shell): :mod:`ocppemu.ui_server` on 127.0.0.1 only, the offline template, the
+    orphan-kernel culler, the dashboards folder."""
+    timeout = getattr(args, "orphan_timeout", 60.0)
+    cmd = [sys.executable, "-m", "ocppemu.ui_server", f"--port={args.port}", "--Voila.ip=127.0.0.1",
+           f"--template={TEMPLATE}", f"--DashboardsApp.orphan_timeout={timeout}",
+           f"--DashboardsApp.orphan_check_interval={min(5.0, max(timeout / 4, 0.5))}",
+           "--VoilaConfiguration.extension_allowlist=" + json.dumps(list(PAGE_EXTENSIONS)), str(dashboards)]
     if args.no_browser:
-        cmd.insert(1, "--no-browser")
+        cmd.insert(3, "--no-browser")
     return cmd
+
+
+def voila_installed() -> bool:
+    return importlib.util.find_spec("voila") is not None
 
 
 def ui_environment(args: argparse.Namespace) -> dict[str, str]:
@@ -81,7 +99,7 @@ def run_ui(args: argparse.Namespace) -> int:
         print(f"error: no dashboards folder at {dashboards} (pass --dashboards)", file=sys.stderr)
         return 2
     cmd = voila_command(args, dashboards)
-    if shutil.which(cmd[0]) is None and not Path(cmd[0]).exists():
+    if not voila_installed():
         print("error: voila is not installed: pip install 'ocppemu[ui]'", file=sys.stderr)
         return 2
     env = ui_environment(args)

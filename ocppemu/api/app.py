@@ -11,15 +11,17 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import tornado.httputil
 import tornado.web
 import tornado.websocket
 from pydantic import BaseModel, ValidationError
 
 from ocppemu.api.auth import bearer_matches
+from ocppemu.api.guard import Guard
 from ocppemu.api.openapi import build_openapi
 from ocppemu.api.routes import EXPORT_TYPES, ROUTES, ExportQuery, Route
 from ocppemu.config.station import StationConfig
@@ -38,6 +40,29 @@ class ApiContext:
     workbench: Workbench
     token: str
     require_token: bool
+    guard: Guard = field(default_factory=Guard)
+
+
+class _Forbidden(WorkbenchError):
+    status = 403
+
+
+class _TooLarge(WorkbenchError):
+    status = 413
+
+
+def check_request(ctx: ApiContext, request: tornado.httputil.HTTPServerRequest) -> WorkbenchError | None:
+    """Host, Origin, body type and size of a request (see :mod:`ocppemu.api.guard`)."""
+    headers = request.headers
+    problem = ctx.guard.host_problem(headers.get("Host")) or ctx.guard.origin_problem(
+        headers.get("Origin"), headers.get("Host"))
+    if problem:
+        return _Forbidden(problem)
+    length = headers.get("Content-Length")
+    if (length and length.isdigit() and int(length) > MAX_BODY_BYTES) or len(request.body or b"") > MAX_BODY_BYTES:
+        return _TooLarge(f"the request body is larger than the API's limit of {MAX_BODY_BYTES // (1024 * 1024)} MB")
+    problem = Guard.content_type_problem(request.method or "", headers.get("Content-Type"), request.body or b"")
+    return InvalidRequest(problem) if problem else None
 
 
 class _Base(tornado.web.RequestHandler):
@@ -50,6 +75,9 @@ class _Base(tornado.web.RequestHandler):
         return bearer_matches(self.request.headers.get("Authorization"), self.ctx.token)
 
     def prepare(self) -> None:
+        refused = check_request(self.ctx, self.request)
+        if refused is not None:
+            raise _Refused(refused)
         if self.ctx.require_token and not self.authenticated():
             raise _Refused(Unauthorized("this API needs 'Authorization: Bearer <token>' (see the api-token file "
                                         "in the data directory)"))
@@ -179,8 +207,10 @@ class _MethodNotAllowed(WorkbenchError):
 
 
 class OpenApiHandler(_Base):
-    def prepare(self) -> None:  # the document is public
-        pass
+    def prepare(self) -> None:  # the document is public (but Host and Origin are still checked)
+        refused = check_request(self.ctx, self.request)
+        if refused is not None:
+            raise _Refused(refused)
 
     def get(self) -> None:
         self.set_header("Content-Type", "application/json")
@@ -202,9 +232,12 @@ class StreamHandler(tornado.websocket.WebSocketHandler):
         self._task: asyncio.Task[None] | None = None
 
     def check_origin(self, origin: str) -> bool:
-        return True
+        return self.ctx.guard.origin_problem(origin, self.request.headers.get("Host")) is None
 
     def prepare(self) -> None:
+        problem = self.ctx.guard.host_problem(self.request.headers.get("Host"))
+        if problem:
+            raise tornado.web.HTTPError(403, reason="Host not allowed")
         token = self.get_query_argument("token", None)
         ok = bearer_matches(self.request.headers.get("Authorization"), self.ctx.token) or (
             token is not None and bearer_matches(f"Bearer {token}", self.ctx.token))

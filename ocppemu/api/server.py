@@ -15,8 +15,9 @@ from typing import Any
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from ocppemu.api.app import ApiContext, make_app
+from ocppemu.api.app import MAX_BODY_BYTES, ApiContext, make_app
 from ocppemu.api.auth import is_loopback, load_or_create_token
+from ocppemu.api.guard import Guard
 from ocppemu.config.app import AppConfig, ConfigError, load_config, setup_logging
 from ocppemu.workbench import Workbench
 
@@ -72,6 +73,10 @@ async def serve(config: AppConfig, *, demo_csms_port: int | None = None,
     data_dir = config.resolved_data_dir()
     token = load_or_create_token(data_dir)
     s = config.server
+    if s.require_token is False and not is_loopback(s.host):
+        print(f"error: the API on {s.host} is reachable from other machines, so it needs its token: remove "
+              "server.require_token: false or bind to 127.0.0.1", file=sys.stderr)
+        return 2
     require = s.require_token if s.require_token is not None else not is_loopback(s.host)
     store_url = config.store.url
     if store_url is None and config.data_dir is not None:
@@ -80,10 +85,21 @@ async def serve(config: AppConfig, *, demo_csms_port: int | None = None,
     if demo_csms_port is not None:
         from ocppemu.demo_csms import serve_demo_csms
 
-        csms = await serve_demo_csms("127.0.0.1", demo_csms_port)
+        try:
+            csms = await serve_demo_csms("127.0.0.1", demo_csms_port)
+        except OSError as exc:
+            print(f"error: the demo CSMS cannot listen on 127.0.0.1:{demo_csms_port}: "
+                  f"{exc.strerror or exc} (is another CSMS running there? pick another port)", file=sys.stderr)
+            return 1
         config.csms.default_url = f"ws://127.0.0.1:{csms.port}/ocpp"
         print(f"demo CSMS on ws://127.0.0.1:{csms.port}/ocpp", flush=True)
-    workbench = Workbench(store_url, config=config)
+    try:
+        workbench = Workbench(store_url, config=config)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if csms is not None:
+            await csms.close()
+        return 2
     try:
         await workbench.start()
     except Exception as exc:
@@ -96,8 +112,10 @@ async def serve(config: AppConfig, *, demo_csms_port: int | None = None,
         ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_ctx.load_cert_chain(s.tls.cert_file, s.tls.key_file)
     scheme = "https" if ssl_ctx else "http"
-    app = make_app(ApiContext(workbench, token, require))
-    server = HTTPServer(app, ssl_options=ssl_ctx, max_body_size=16 * 1024 * 1024)
+    guard = Guard(s.host, s.allowed_hosts, s.allowed_origins)
+    app = make_app(ApiContext(workbench, token, require, guard))
+    # Bodies up to 4x the API's limit are read so that they get a JSON 413 answer; larger ones are cut off.
+    server = HTTPServer(app, ssl_options=ssl_ctx, max_body_size=4 * MAX_BODY_BYTES, xheaders=False)
     try:
         sockets = bind_sockets(s.port, s.host)
     except OSError as exc:

@@ -260,6 +260,12 @@ class ClusterWorkbench:
     async def save_template(self, template: api.TemplateCreate) -> api.TemplateView:
         return await self._call("save_template", api.TemplateView, template=template)
 
+    async def update_template(self, name: str, template: api.TemplateUpdate) -> api.TemplateView:
+        return await self._call("update_template", api.TemplateView, name=name, template=template)
+
+    async def delete_template(self, name: str) -> api.TemplateDeleted:
+        return await self._call("delete_template", api.TemplateDeleted, name=name)
+
     async def create_from_template(self, name: str, request: api.FromTemplateRequest) -> api.StationView:
         return await self._call("create_from_template", api.StationView, name=name, request=request)
 

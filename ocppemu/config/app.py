@@ -25,6 +25,8 @@ import platformdirs
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from ocppemu.config.masking import install_secret_filter
+
 log = logging.getLogger(__name__)
 ENV_PREFIX = "OCPPEMU_"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -62,7 +64,12 @@ class ServerConfig(_Section):
     host: str = Field(default="127.0.0.1", description="Interface of the API; anything else needs the token")
     port: int = Field(default=8080, ge=0, le=65535)
     tls: ServerTls = Field(default_factory=ServerTls)
-    require_token: bool | None = Field(default=None, description="None: required unless bound to loopback")
+    require_token: bool | None = Field(default=None, description="None: required unless bound to loopback "
+                                       "(off loopback it is always required)")
+    allowed_origins: list[str] = Field(default_factory=list, description="Web origins (https://host:port) whose "
+                                       "pages may call the API and open its WebSocket; others are refused")
+    allowed_hosts: list[str] = Field(default_factory=list, description="Host names the API may be reached by "
+                                     "besides IP addresses, localhost and the bound host (DNS-rebinding guard)")
 
 
 class LoggingConfig(_Section):
@@ -284,5 +291,6 @@ def setup_logging(cfg: LoggingConfig) -> None:
     for h in list(root.handlers):
         root.removeHandler(h)
     root.addHandler(handler)
+    install_secret_filter(root)
     level = {"warn": "WARNING"}.get(cfg.level, cfg.level.upper())
     root.setLevel(level)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 MASK = "**********"
@@ -25,3 +27,39 @@ def mask_secrets(value: Any) -> Any:
         scheme, rest = value.split("://", 1)
         return f"{scheme}://{MASK}@{rest.split('@', 1)[1]}"
     return value
+
+
+_LOG_SECRETS = (
+    (re.compile(r"(?i)(authorization[\"']?\s*[:=,]\s*[\"']?(?:basic|bearer)\s+)[^\s\"',;)\]]+"), r"\1" + MASK),
+    (re.compile(r"(?i)([?&](?:token|access_token|password)=)[^&\s\"']+"), r"\1" + MASK),
+    (re.compile(r"(?i)((?:ws|wss|http|https|mongodb|mongodb\+srv)://)[^/@\s:]+:[^/@\s]+@"), r"\1" + MASK + "@"),
+)
+
+
+def mask_log_text(text: str) -> str:
+    """``text`` with HTTP credentials (``Authorization: Basic ...`` / ``Bearer ...``), ``?token=...`` query
+    values and ``user:password@`` in URLs masked."""
+    for pattern, repl in _LOG_SECRETS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class SecretFilter(logging.Filter):
+    """A logging filter that masks secrets in every record (see :func:`mask_log_text`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is logging's problem, not ours
+            return True
+        masked = mask_log_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def install_secret_filter(logger: logging.Logger | None = None) -> None:
+    """Add one :class:`SecretFilter` to every handler of ``logger`` (the root logger by default)."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, SecretFilter) for f in handler.filters):
+            handler.addFilter(SecretFilter())

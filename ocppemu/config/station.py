@@ -8,8 +8,9 @@ it by accident.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -86,6 +87,10 @@ class SimulationConfig(_Model):
     """Simulation behaviour: timings, defaults for sessions and meter realism."""
 
     boot_delay: float = Field(default=0.0, ge=0, description="Seconds to wait before BootNotification")
+    after_restart: Literal["end", "continue"] = Field(
+        default="end", description="A transaction running when the emulator stopped: 'end' it once after the "
+        "restart (1.6 reason PowerLoss after a crash, Reboot after a clean stop), or 'continue' it (the EV is "
+        "still plugged in; meter values resume from the saved register)")
     heartbeat_interval: int = Field(default=60, ge=0, description="Until the CSMS gives one in the boot answer")
     status_notification_on_change: bool = True
     default_id_tag: str = "TAG123456"
@@ -108,6 +113,24 @@ class SimulationConfig(_Model):
         description="1.6 CallError codes: errata (FormatViolation, OccurrenceConstraintViolation) or "
         "the original 1.6 JSON spec spelling (FormationViolation, OccurenceConstraintViolation)",
     )
+
+
+_IDENTITY = re.compile(r"[A-Za-z0-9_.:\-*+|@]+")
+
+
+def identity_problem(station_id: str) -> str | None:
+    """Why ``station_id`` is not a valid OCPP charging-station identity (one sentence), or None."""
+    if not station_id:
+        return "a station id cannot be empty"
+    if len(station_id) > 48:
+        return f"a station id has at most 48 characters; this one has {len(station_id)}"
+    if station_id in (".", "..") or ".." in station_id:
+        return f"a station id cannot be '.' or contain '..' ({station_id!r}): it becomes a URL path segment"
+    if not _IDENTITY.fullmatch(station_id):
+        bad = sorted({ch for ch in station_id if not _IDENTITY.fullmatch(ch)})
+        return (f"a station id uses only A-Z a-z 0-9 and _ . : - * + | @; {station_id!r} has "
+                f"{' '.join(repr(ch) for ch in bad)}")
+    return None
 
 
 Range = tuple[float, float]
@@ -169,7 +192,8 @@ class AutoTransactionConfig(_Model):
 class StationConfig(_Model):
     """A station definition: everything needed to build and connect its engine."""
 
-    station_id: str = Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_.:\-*+|@]+$")
+    station_id: str = Field(description="OCPP identity: 1 to 48 characters from A-Z a-z 0-9 _ . : - * + | @; "
+                            "not '.' and without '..' (it is the last segment of the CSMS URL)")
     name: str = ""
     enabled: bool = True
     auto_start: bool = False
@@ -208,6 +232,15 @@ class StationConfig(_Model):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     created_by: str | None = None
+
+    @field_validator("station_id", mode="before")
+    @classmethod
+    def _check_identity(cls, v: object) -> object:
+        if isinstance(v, str):
+            problem = identity_problem(v)
+            if problem:
+                raise ValueError(problem)
+        return v
 
     @field_validator("protocol_version", mode="before")
     @classmethod
@@ -276,3 +309,5 @@ class StationRuntimeState(_Model):
     last_error: str | None = None
     active_transactions: dict[int, str] = Field(default_factory=dict, description="connector -> transaction id")
     energy_register_wh: dict[int, float] = Field(default_factory=dict, description="connector -> register, Wh")
+    durable: dict[str, Any] | None = Field(default=None, description="The station core's durable state "
+                                           "(transactions and their CSMS ids, local keys, authorization cache)")

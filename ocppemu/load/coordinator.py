@@ -202,6 +202,14 @@ class Coordinator:
         parts = await self._all("save_template", template=_dump(template))
         return api.TemplateView.model_validate(parts[0])
 
+    async def update_template(self, name: str, template: api.TemplateUpdate) -> api.TemplateView:
+        parts = await self._all("update_template", name=name, template=_dump(template))
+        return api.TemplateView.model_validate(parts[0])
+
+    async def delete_template(self, name: str) -> api.TemplateDeleted:
+        parts = await self._all("delete_template", name=name)
+        return api.TemplateDeleted.model_validate(parts[0])
+
     async def create_from_template(self, name: str, request: api.FromTemplateRequest) -> api.StationView:
         index = await self._least_loaded()
         view = await self.shards[index].call("create_from_template", name=name, request=_dump(request))

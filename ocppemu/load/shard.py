@@ -59,6 +59,7 @@ REQUEST_MODELS: dict[str, dict[str, type[BaseModel]]] = {
     "clone_station": {"request": api.CloneRequest},
     "import_stations": {"request": api.ImportRequest},
     "save_template": {"template": api.TemplateCreate},
+    "update_template": {"template": api.TemplateUpdate},
     "create_from_template": {"request": api.FromTemplateRequest},
     "station_action": {"request": api.ActionRequest},
     "send_message": {"request": api.SendMessageRequest},
@@ -68,8 +69,8 @@ REQUEST_MODELS: dict[str, dict[str, type[BaseModel]]] = {
 API_METHODS = frozenset({
     "list_stations", "get_station", "create_station", "update_station", "delete_station", "start_station",
     "stop_station", "reset_station", "clone_station", "import_stations", "export_stations", "list_templates",
-    "save_template", "create_from_template", "station_action", "send_message", "query_messages", "transactions",
-    "meter_values", "stats", "status", "findings"})
+    "save_template", "update_template", "delete_template", "create_from_template", "station_action",
+    "send_message", "query_messages", "transactions", "meter_values", "stats", "status", "findings"})
 ERRORS: dict[str, type[api.WorkbenchError]] = {
     "NotFound": api.NotFound, "Conflict": api.Conflict, "InvalidRequest": api.InvalidRequest}
 

@@ -125,8 +125,9 @@ def parse_value(data: Any, version: Version) -> Frame | Violation:
     if not isinstance(message_id, str) or not message_id:
         return Violation(generic, "the message id (element 2) must be a non-empty string", message_id="-1")
     if len(message_id) > MAX_MESSAGE_ID_LENGTH[version]:
-        return Violation(generic, f"message id longer than {MAX_MESSAGE_ID_LENGTH[version]} characters",
-                         message_id=message_id[: MAX_MESSAGE_ID_LENGTH[version]])
+        # The CallError echoes the id in full, so the sender can match it to its request.
+        return Violation(generic, f"message id of {len(message_id)} characters is longer than the "
+                         f"{MAX_MESSAGE_ID_LENGTH[version]} OCPP {version.value} allows", message_id=message_id)
     if type(mtype) is not int or mtype not in _ALLOWED_TYPES[version]:
         code = ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED if version.is_2x else ErrorCode.PROTOCOL_ERROR
         return Violation(code, f"message type {mtype!r} is not supported by OCPP {version.value}",

@@ -24,7 +24,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 from ocppemu.config.randomness import station_rng
@@ -79,6 +79,9 @@ class StationRuntime:
         self.connect_attempts = 0
         self.connected_since: float | None = None
         self.on_state: Callable[[StationRuntime], None] | None = None
+        #: Awaited before frames are written to the socket: the durable-state hook, so that nothing the CSMS
+        #: has seen (a meter value, a transaction id) is newer than what a restart would find.
+        self.before_send: Callable[[], Awaitable[None]] | None = None
         #: Back-pressure from the recorder: returns None, or an event to wait for before reading or writing more.
         self.pressure: Callable[[], asyncio.Event | None] | None = None
         self._cert_dir: str | None = None
@@ -335,6 +338,11 @@ class StationRuntime:
             if self.pressure is not None and (held := self.pressure()) is not None:
                 await held.wait()
             outgoing = rpc.take_outgoing()
+            if outgoing and self.before_send is not None:
+                try:
+                    await self.before_send()  # e.g. save the energy register the frames carry, first
+                except Exception:
+                    log.exception("station %s: before-send hook failed", self.config.station_id)
             done = 0
             try:
                 for text, record in outgoing:

@@ -474,6 +474,11 @@ class StationCore:
         """Energy registers (Wh) per connector (1.6) or EVSE (2.x), saved so a restart keeps them monotonic."""
         return {}
 
+    def meter_readings(self, now: float) -> dict[int, tuple[float, float, float]]:
+        """(energy register Wh, power W, SoC %) per connector (1.6) or EVSE (2.x) as the meter model has them at
+        ``now``, without advancing the meters: cheap, for live views between two MeterValues samples."""
+        return {}
+
     def active_transactions(self) -> dict[int, str]:
         """Running transactions by connector (1.6) or EVSE (2.x) id: cheap, for periodic state sync. A 1.6
         transaction the CSMS has not numbered yet shows its local key (``L1`` ...)."""

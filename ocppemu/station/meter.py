@@ -217,22 +217,35 @@ class Meter:
         last, self._last = self._last, now
         if last is None or now <= last:
             return
-        remaining = now - last
+        self._soc, self._register_wh = self._integrate(now - last)
+        self._draw_noise()
+
+    def reading_at(self, now: float) -> tuple[float, float]:
+        """(energy register Wh, SoC %) the meter would show at ``now``, without advancing it (no state changes,
+        no randomness drawn): what a live view shows between two samples."""
+        if self._last is None or now <= self._last:
+            return self._register_wh, self._soc
+        return self._integrate(now - self._last)[::-1]
+
+    def _integrate(self, seconds: float) -> tuple[float, float]:
+        """(SoC, register) after ``seconds`` more of the present flow, from the present state (pure)."""
+        soc, register = self._soc, self._register_wh
+        remaining = seconds
         while remaining > 0:
             step = min(remaining, MAX_STEP_S)
             remaining -= step
-            power = self._power_at_soc(self._soc)
+            power = self._power_at_soc(soc)
             if power <= 0:
                 break  # with no flow SoC cannot change, so nothing flows for the rest of the interval either
             energy = power * step / 3600.0
-            room = (self._target_soc - self._soc) / 100.0 * self._ev.battery_capacity_wh
+            room = (self._target_soc - soc) / 100.0 * self._ev.battery_capacity_wh
             if energy >= room:
                 energy = max(room, 0.0)
-                self._soc = self._target_soc
+                soc = self._target_soc
             else:
-                self._soc += energy / self._ev.battery_capacity_wh * 100.0
-            self._register_wh += energy
-        self._draw_noise()
+                soc += energy / self._ev.battery_capacity_wh * 100.0
+            register += energy
+        return soc, register
 
     def start_session(self, now: float, ev: EvConfig | None = None, *, start_soc: float | None = None) -> None:
         """An EV is connected and the transaction may deliver energy from ``now``.

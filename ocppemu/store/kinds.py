@@ -164,11 +164,12 @@ class TransactionStore(abc.ABC):
     # -- transactions and meter values -------------------------------------------------------------------
     @abc.abstractmethod
     async def upsert_transaction(self, tx: TransactionRecord) -> None:
-        """Insert or replace the transaction (unique per station and transaction id); the first
-        ``created_at`` is kept."""
+        """Insert or replace the transaction (unique per station, transaction id and start time, so a CSMS that
+        reuses an id gets one record per transaction); the first ``created_at`` is kept."""
 
     @abc.abstractmethod
-    async def get_transaction(self, station_id: str, transaction_id: str) -> TransactionRecord | None: ...
+    async def get_transaction(self, station_id: str, transaction_id: str) -> TransactionRecord | None:
+        """The transaction with this id (the newest, if the CSMS reused the id)."""
 
     @abc.abstractmethod
     async def query_transactions(

@@ -103,8 +103,10 @@ class MongoCore(Repository):
         await msgs.create_index([("action", ASCENDING), ("timestamp", DESCENDING)])
         await msgs.create_index([("timestamp", DESCENDING), ("_id", DESCENDING)])
         tx = c("transactions")
-        await tx.create_index([("station_id", ASCENDING), ("transaction_id", ASCENDING)], unique=True,
-                              name="station_transaction_unique")
+        if "station_transaction_unique" in await tx.index_information():  # schema <= 2: one row per id
+            await tx.drop_index("station_transaction_unique")
+        await tx.create_index([("station_id", ASCENDING), ("transaction_id", ASCENDING),
+                               ("start_timestamp", ASCENDING)], unique=True, name="station_transaction_start_unique")
         await tx.create_index([("station_id", ASCENDING), ("start_timestamp", DESCENDING)])
         await tx.create_index("status")
         await tx.create_index("id_tag")

@@ -30,7 +30,8 @@ class MongoRecords(MongoCore):
         created = doc.pop("created_at")
         with errors(self._display):
             await self._c("transactions").update_one(
-                {"station_id": tx.station_id, "transaction_id": tx.transaction_id},
+                {"station_id": tx.station_id, "transaction_id": tx.transaction_id,
+                 "start_timestamp": doc["start_timestamp"]},
                 {"$set": doc, "$setOnInsert": {"created_at": created}},
                 upsert=True,
             )
@@ -42,7 +43,8 @@ class MongoRecords(MongoCore):
 
     async def get_transaction(self, station_id: str, transaction_id: str) -> TransactionRecord | None:
         with errors(self._display):
-            doc = await self._c("transactions").find_one({"station_id": station_id, "transaction_id": transaction_id})
+            doc = await self._c("transactions").find_one({"station_id": station_id, "transaction_id": transaction_id},
+                                                        sort=[("start_timestamp", DESCENDING)])
         return None if doc is None else self._tx(doc)
 
     async def query_transactions(

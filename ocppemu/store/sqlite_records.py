@@ -27,8 +27,8 @@ class SqliteRecords(SqliteCore):
         db = self._conn
         with db:
             row = db.execute(
-                "SELECT doc FROM transactions WHERE station_id = ? AND transaction_id = ?",
-                (tx.station_id, tx.transaction_id),
+                "SELECT doc FROM transactions WHERE station_id = ? AND transaction_id = ? AND start_ts = ?",
+                (tx.station_id, tx.transaction_id, codec.to_ms(tx.start_timestamp)),
             ).fetchone()
             doc = codec.dates_to_ms(tx.to_doc(), codec.TX_DATES)
             if row is not None:
@@ -37,8 +37,8 @@ class SqliteRecords(SqliteCore):
             codec.check_size(f"transaction {tx.transaction_id!r}", len(text.encode()), self.max_document_bytes)
             db.execute(
                 "INSERT INTO transactions(station_id, transaction_id, status, id_tag, start_ts, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(station_id, transaction_id) DO UPDATE SET "
-                "status = excluded.status, id_tag = excluded.id_tag, start_ts = excluded.start_ts, doc = excluded.doc",
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(station_id, transaction_id, start_ts) DO UPDATE "
+                "SET status = excluded.status, id_tag = excluded.id_tag, doc = excluded.doc",
                 (tx.station_id, tx.transaction_id, tx.status, tx.id_tag, doc["start_timestamp"], text),
             )
 
@@ -51,7 +51,8 @@ class SqliteRecords(SqliteCore):
 
     async def get_transaction(self, station_id: str, transaction_id: str) -> TransactionRecord | None:
         row = await self._run(lambda: self._conn.execute(
-            "SELECT doc FROM transactions WHERE station_id = ? AND transaction_id = ?", (station_id, transaction_id)
+            "SELECT doc FROM transactions WHERE station_id = ? AND transaction_id = ? ORDER BY start_ts DESC LIMIT 1",
+            (station_id, transaction_id)
         ).fetchone())
         return None if row is None else self._tx(row[0])
 

@@ -64,6 +64,17 @@ CREATE TABLE IF NOT EXISTS authorizations (
 CREATE INDEX IF NOT EXISTS authorizations_station_ts ON authorizations(station_id, ts);
 CREATE INDEX IF NOT EXISTS authorizations_token ON authorizations(id_token, ts);
 """,
+    3: """
+CREATE TABLE transactions_v3 (
+  station_id TEXT NOT NULL, transaction_id TEXT NOT NULL, status TEXT NOT NULL, id_tag TEXT,
+  start_ts INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (station_id, transaction_id, start_ts));
+INSERT INTO transactions_v3 SELECT station_id, transaction_id, status, id_tag, start_ts, doc FROM transactions;
+DROP TABLE transactions;
+ALTER TABLE transactions_v3 RENAME TO transactions;
+CREATE INDEX IF NOT EXISTS transactions_station_start ON transactions(station_id, start_ts);
+CREATE INDEX IF NOT EXISTS transactions_status ON transactions(status);
+CREATE INDEX IF NOT EXISTS transactions_id_tag ON transactions(id_tag);
+""",
 }
 
 MSG_COLS = (

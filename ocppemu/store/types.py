@@ -13,7 +13,7 @@ from ocppemu.ocpp.records import AuthorizationRecord, Direction, FrameRecord, Se
 T = TypeVar("T")
 
 #: Version of the stored layout; ``init`` migrates older stores up to it and records it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Default largest message (raw text + payload JSON) or document accepted, in bytes.
 DEFAULT_MAX_DOCUMENT_BYTES = 1_048_576
 #: Largest page a query hands out.

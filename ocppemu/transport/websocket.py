@@ -113,8 +113,12 @@ def describe_connect_error(url: str, exc: BaseException) -> TransportError:
         )
     if isinstance(exc, InvalidHandshake):
         return TransportError(f"WebSocket handshake with {url} failed: {exc}")
+    if isinstance(cause, ConnectionResetError | EOFError) and url.startswith("wss://"):
+        return TransportError(
+            f"the server at {url} dropped the connection during the TLS handshake: it may not speak TLS on this "
+            "port (a plain ws:// server); check the URL scheme and port")
     if isinstance(cause, OSError):
-        return TransportError(f"cannot connect to {url}: {cause.strerror or cause}")
+        return TransportError(f"cannot connect to {url}: {cause.strerror or cause or type(cause).__name__}")
     return TransportError(f"cannot connect to {url}: {type(exc).__name__}: {exc}")
 
 

@@ -1,5 +1,5 @@
 """Dashboard: every station with its live connection state, a heartbeat indicator, active transactions, quick
-start / stop, and a plotly chart of frames per second by station.
+start / stop, and a chart of frames per second by station (inline SVG, see :mod:`ocppemu.widgets.charts`).
 
 Live data comes from the workbench's event stream (a background task, cancelled by :meth:`Dashboard.close`);
 the table is redrawn at most every ``refresh_interval`` seconds however many frames arrive.
@@ -14,20 +14,26 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.widgets import render
+from ocppemu.widgets import charts, render
+from ocppemu.widgets.connection import follow_events
 from ocppemu.widgets.live import RateWindow
 from ocppemu.widgets.tasks import TaskRunner
 from ocppemu.workbench.interface import StationView, WorkbenchAPI
 
 
-def heartbeat_state(v: StationView, now: float) -> tuple[str, str]:
-    """(colour, explanation) of a station's heartbeat: green within 2 intervals, amber later, grey never."""
+def heartbeat_state(v: StationView, now: float, connected_since: float | None = None) -> tuple[str, str]:
+    """(colour, explanation) of a station's heartbeat: green within 2 intervals, amber later, grey never.
+
+    A Heartbeat older than the present connection (``connected_since``) belongs to the previous one: the age is
+    then counted from the reconnection."""
     hb = v.runtime.last_heartbeat
     if v.runtime.state != "connected":
         return "#9ca3af", "not connected"
-    if not hb:
-        return "#1b7f3a", "connected, no Heartbeat needed yet"
-    age = now - datetime.fromisoformat(hb.replace("Z", "+00:00")).timestamp()
+    hb_ts = datetime.fromisoformat(hb.replace("Z", "+00:00")).timestamp() if hb else None
+    if hb_ts is None or (connected_since is not None and hb_ts < connected_since):
+        since = f" {max(now - connected_since, 0):.0f}s ago" if connected_since is not None else ""
+        return "#1b7f3a", f"connected{since}, no Heartbeat needed yet"
+    age = now - hb_ts
     interval = float(v.snapshot.get("heartbeat_interval") or 60)
     if age <= 2 * interval:
         return "#1b7f3a", f"last Heartbeat {age:.0f}s ago"
@@ -49,11 +55,13 @@ class Dashboard(w.VBox):
         self.rows = w.VBox()
         self.rows.add_class("ocppemu-dashboard-rows")
         self.buttons: dict[str, tuple[w.Button, w.Button, w.HTML]] = {}
-        self.chart = _rate_figure()
+        self.chart = w.HTML()
+        self.chart.add_class("ocppemu-rate-chart")
         self.frames_seen = 0
-        parts: list[w.Widget] = [w.HTML("<h3>Stations</h3>"), self.summary, self.rows, self.tasks.status]
-        if self.chart is not None:
-            parts += [w.HTML("<h4>Frames per second by station (last minute)</h4>"), self.chart]
+        self._states: dict[str, str] = {}
+        self._since: dict[str, float | None] = {}  # when a station (re)connected while this page watched
+        parts: list[w.Widget] = [w.HTML("<h3>Stations</h3>"), self.summary, self.rows, self.tasks.status,
+                                 w.HTML("<h4>Frames per second by station (last minute)</h4>"), self.chart]
         super().__init__(parts)
         self.add_class("ocppemu-dashboard")
         self.refresh()
@@ -77,7 +85,11 @@ class Dashboard(w.VBox):
         connected = 0
         for v in self.views:
             start, stop, info = self.buttons[v.station_id]
-            colour, why = heartbeat_state(v, now)
+            was = self._states.get(v.station_id)
+            if v.runtime.state == "connected" and was != "connected":
+                self._since[v.station_id] = now if was is not None else None
+            self._states[v.station_id] = v.runtime.state
+            colour, why = heartbeat_state(v, now, self._since.get(v.station_id))
             txs = ", ".join(f"#{c}: {t}" for c, t in v.runtime.active_transactions.items()) or "—"
             energy = sum(v.runtime.energy_register_wh.values())
             info.value = (f"<div class='ocppemu-row' data-station='{render.esc(v.station_id)}' style='width:620px'>"
@@ -90,12 +102,9 @@ class Dashboard(w.VBox):
         self.summary.value = (f"<b>{len(self.views)}</b> stations · <b>{connected}</b> connected · "
                               f"<b>{sum(len(v.runtime.active_transactions) for v in self.views)}</b> active "
                               f"transactions · {self.frames_seen} frames seen")
-        if self.chart is not None:
-            series = self.rates.series(now)
-            with self.chart.batch_update():
-                self.chart.data = []
-                for sid, (xs, ys) in sorted(series.items()):
-                    self.chart.add_scatter(x=xs, y=ys, mode="lines", name=sid)
+        series = {sid: (xs, ys) for sid, (xs, ys) in self.rates.series(now).items()}
+        self.chart.value = charts.line_chart(series, width=720, height=260, x_label="seconds ago",
+                                             y_label="frames/s", empty="no frames in the last minute")
 
     def _row_widgets(self, sid: str) -> tuple[w.Button, w.Button, w.HTML]:
         start = w.Button(description="Start", icon="play", layout=w.Layout(width="90px"))
@@ -119,7 +128,7 @@ class Dashboard(w.VBox):
         self.tasks.live(self._tick(), "redraw")
 
     async def _follow(self) -> None:
-        async for ev in self.wb.events(kinds=["frame", "state", "event"]):
+        async for ev in follow_events(self.wb, kinds=["frame", "state", "event"]):
             if ev.kind == "frame" and ev.station_id:
                 self.rates.add(ev.station_id, ev.timestamp)
                 self.frames_seen += 1
@@ -129,19 +138,9 @@ class Dashboard(w.VBox):
             await asyncio.sleep(self.refresh_interval)
             try:
                 await self._refresh()
-            except Exception as exc:  # the daemon may be restarting; keep trying
-                self.tasks.fail(f"refresh: {getattr(exc, 'message', exc)}")
+            except Exception:  # the daemon may be restarting: the page's connection bar says so; keep trying
+                continue
 
     async def close(self) -> None:
         await self.tasks.close()
 
-
-def _rate_figure() -> Any:
-    try:
-        import plotly.graph_objects as go
-    except ImportError:
-        return None
-    fig = go.FigureWidget()
-    fig.update_layout(height=280, margin={"l": 40, "r": 10, "t": 10, "b": 30}, xaxis_title="seconds ago",
-                      yaxis_title="frames/s")
-    return fig

@@ -20,6 +20,7 @@ import ipywidgets as w
 from ocppemu.ocpp.catalogue import catalogue
 from ocppemu.ocpp.versions import Version
 from ocppemu.widgets import render
+from ocppemu.widgets.connection import follow_events
 from ocppemu.widgets.tasks import TaskRunner
 from ocppemu.workbench.interface import (
     ExportFormat,
@@ -236,6 +237,10 @@ class MessageInspector(w.VBox):
         self.station.options = [("any", ""), *[(v.station_id, v.station_id) for v in stations]]
         self.station.value = current if current in [v.station_id for v in stations] else ""
 
+    def refresh(self) -> None:
+        """Reload the filtered set (after the daemon came back: frames may have been missed)."""
+        self.apply()
+
     def apply(self) -> None:
         """Run the filter against the store (newest ``max_rows``) and show the result."""
         self.tasks.spawn(self._apply(self.current_query()), "filter")
@@ -308,7 +313,7 @@ class MessageInspector(w.VBox):
         self.tasks.spawn(run(), "export")
 
     async def _follow(self) -> None:
-        async for ev in self.wb.events(kinds=["frame"]):
+        async for ev in follow_events(self.wb, kinds=["frame"], on_gap=self.apply):
             if not self.live_toggle.value:
                 continue
             m = live_message(ev)

@@ -1,7 +1,9 @@
 """Reusable crafted messages saved from the message crafter, kept in a JSON file next to the user's data.
 
-The workbench interface stores *station* templates only, so message templates live with the notebook user
-(``<user data dir>/ocppemu/message-templates.json`` unless a path is given). Writes replace the file atomically.
+The workbench interface stores *station* templates only, so message templates are a file in the daemon's data
+folder (the crafter asks the daemon for its ``data_dir``; without one, the user data folder, which is also the
+daemon's default: ``<user data dir>/ocppemu/message-templates.json``) unless a path is given. Writes replace the
+file atomically.
 """
 
 from __future__ import annotations

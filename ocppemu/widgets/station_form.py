@@ -74,6 +74,8 @@ FIELDS: tuple[Field, ...] = (
     _f("CSMS", "soap_listen", "opt_text", "SOAP listen HOST:PORT (1.6 over http(s)://)"),
     _f("CSMS", "soap_advertise", "opt_text", "SOAP URL advertised to the CSMS"),
     _f("Simulation", "simulation.boot_delay", "float", "Boot delay (s)"),
+    _f("Simulation", "simulation.after_restart", "choice", "Transaction after an emulator restart",
+       ["end", "continue"]),
     _f("Simulation", "simulation.heartbeat_interval", "int", "Heartbeat interval (s)"),
     _f("Simulation", "simulation.status_notification_on_change", "bool", "StatusNotification on change"),
     _f("Simulation", "simulation.default_id_tag", "text", "Default id tag"),

@@ -1,6 +1,7 @@
 """Station manager: list with status and tag filter, create/edit form, delete with confirmation, start / stop /
 enable / disable / reset, clone, create from template, bulk actions on a selection, JSON import and export, and a
-detail view (connectors, live state, configuration keys, the current transaction's meter curve).
+detail view (the station's card with its per-connector controls, live state, configuration keys, the current
+transaction's energy curve), refreshed while it is open.
 
 Every button schedules a workbench call through :class:`~ocppemu.widgets.tasks.TaskRunner`; nothing blocks.
 """
@@ -8,6 +9,7 @@ Every button schedules a workbench call through :class:`~ocppemu.widgets.tasks.T
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -15,9 +17,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from ocppemu.widgets import render
+from ocppemu.widgets import charts, render
+from ocppemu.widgets.station_cards import StationCards
 from ocppemu.widgets.station_form import StationForm
 from ocppemu.widgets.tasks import TaskRunner
+from ocppemu.widgets.template_panel import TemplatePanel
 from ocppemu.workbench.interface import (
     CloneRequest,
     FromTemplateRequest,
@@ -94,6 +98,9 @@ class StationManager(w.VBox):
         self.template_pick = w.Dropdown(description="Template", options=[])
         self.template_id = w.Text(description="New id", placeholder="station id")
         self.template_button = b("Create from template", "magic", self.from_template)
+        self.template_panel = TemplatePanel(
+            wb, self.tasks, on_change=self.refresh, selected=self.selected,
+            station_config=lambda sid: self.views[sid].config if sid in self.views else None)
         # import / export
         self.upload = w.FileUpload(accept=".json,application/json", multiple=False, description="Import JSON")
         self.replace = w.Checkbox(description="replace existing", indent=False)
@@ -111,7 +118,9 @@ class StationManager(w.VBox):
         self.form_box = w.VBox([self.form_title, self.form, self.save_button])
         self.detail = w.HTML()
         self.detail.add_class("ocppemu-station-detail")
-        self.curve = _meter_figure()
+        self.curve = w.HTML()
+        self.curve.add_class("ocppemu-meter-curve")
+        self.cards = StationCards(wb, live=False, stations=[])
         for btn in (self.start_button, self.stop_button, self.new_button, self.edit_button):
             btn.add_class("ocppemu-" + btn.description.lower())
         actions = w.HBox([self.refresh_button, self.new_button, self.edit_button, self.start_button, self.stop_button,
@@ -123,8 +132,9 @@ class StationManager(w.VBox):
             w.VBox([w.HBox([self.upload, self.replace, self.import_button]),
                     w.HBox([self.export_button, self.export_secrets]), self.download]),
             self.form_box,
-            w.VBox([self.detail, self.curve] if self.curve is not None else [self.detail]),
-        ], titles=["Clone / template", "Import / export", "Create / edit", "Detail"])
+            w.VBox([self.cards, self.detail, self.curve]),
+            self.template_panel,
+        ], titles=["Clone / template", "Import / export", "Create / edit", "Detail", "Templates"])
         self.more.selected_index = 2
         super().__init__([w.HTML("<h3>Stations</h3>"), w.HBox([self.tag_filter]), self.station_list,
                           self.list_html, actions, self.confirm_box, self.tasks.status, self.more])
@@ -143,6 +153,9 @@ class StationManager(w.VBox):
                 continue
             self.views = {v.station_id: v for v in listing.stations}
             self._show_list()
+            if self.more.selected_index == 3:  # the detail is open: keep it live too
+                with contextlib.suppress(Exception):
+                    await self._show_detail()
 
     async def close(self) -> None:
         await self.tasks.close()
@@ -167,6 +180,7 @@ class StationManager(w.VBox):
         current = self.template_pick.value
         self.template_pick.options = names
         self.template_pick.value = current if current in names else (names[0] if names else None)
+        self.template_panel.show(templates.templates)
         self._show_list()
         await self._show_detail()
 
@@ -178,13 +192,23 @@ class StationManager(w.VBox):
         selected = tuple(s for s in self.station_list.value if s in {v.station_id for v in shown})
         options = tuple((station_label(v), v.station_id) for v in shown)
         if options != tuple(self.station_list.options):
-            self.station_list.options = options
-            self.station_list.value = selected
+            # one state message, selection cleared first: the page never applies a selection of a row that is gone
+            # ("Error setting state: Cannot set properties of undefined" in the console, from the tag filter)
+            with self.station_list.hold_sync():
+                self.station_list.value = ()
+                self.station_list.options = options
+                self.station_list.value = selected
         rows = [[render.esc(v.station_id), render.badge(v.runtime.state),
                  render.esc(v.config.get("protocol_version")), render.esc(", ".join(v.config.get("tags") or [])),
                  "yes" if v.config.get("enabled") else "<span style='color:#b00020'>disabled</span>",
-                 render.esc(", ".join(v.runtime.active_transactions.values()))] for v in shown]
-        self.list_html.value = render.table(["station", "state", "OCPP", "tags", "enabled", "transactions"], rows)
+                 render.esc(", ".join(v.runtime.active_transactions.values())),
+                 f"<span class='ocppemu-last-error' style='color:#b00020'>{render.esc(v.runtime.last_error)}</span>"
+                 if v.runtime.last_error and v.runtime.state != "connected" else ""] for v in shown]
+        self.list_html.value = (render.table(["station", "state", "OCPP", "tags", "enabled", "transactions",
+                                              "last connection error"], rows)
+                                if shown else "<p class='ocppemu-empty'><i>" + (
+                                    "No stations yet: fill in the form below (or create one from a template) and "
+                                    "save." if not self.views else "No station carries these tags.") + "</i></p>")
 
     def selected(self) -> list[str]:
         return list(self.station_list.value)
@@ -194,22 +218,29 @@ class StationManager(w.VBox):
 
     async def _show_detail(self) -> None:
         ids = self.selected()
+        self.cards.only = set(ids[:1])
         if len(ids) != 1:
             self.detail.value = "<i>Select one station to see its detail.</i>"
+            self.curve.value = ""
+            self.cards._draw([])
+            self.cards.grid.children = []
             return
         v = await self.wb.get_station(ids[0])
         self.views[v.station_id] = v
+        self.cards._draw([v])
         self.detail.value = detail_html(v)
         tx = next(iter(v.runtime.active_transactions.values()), None)
-        if self.curve is not None:
-            samples = []
-            if tx is not None:
-                mv = await self.wb.meter_values(v.station_id, tx, "Energy.Active.Import.Register")
-                samples = mv.samples
-            with self.curve.batch_update():
-                self.curve.data[0].x = [s.timestamp for s in samples]
-                self.curve.data[0].y = [s.value for s in samples]
-                self.curve.layout.title.text = f"Transaction {tx}: energy register" if tx else "No transaction"
+        samples = []
+        if tx is not None:
+            mv = await self.wb.meter_values(v.station_id, tx, "Energy.Active.Import.Register")
+            samples = mv.samples
+        t0 = _epoch(samples[0].timestamp) if samples else 0.0
+        title = f"Transaction {render.esc(tx)}: energy register" if tx else "No transaction"
+        self.curve.value = (f"<div style='font-weight:600'>{title}</div>"
+                            + charts.line_chart({"Energy (Wh)": ([_epoch(s.timestamp) - t0 for s in samples],
+                                                                 [s.value for s in samples])},
+                                                width=560, height=220, x_label="seconds into the transaction",
+                                                y_label="Wh", empty="no meter samples yet"))
 
     # -- acting -------------------------------------------------------------------------------------------------
 
@@ -389,13 +420,9 @@ def _key_rows(snap: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
     return [[render.esc(k), render.esc(val), "preset"] for k, val in sorted(presets.items())]
 
 
-def _meter_figure() -> Any:
-    """A plotly FigureWidget for the meter curve, or None when plotly is not installed."""
+
+def _epoch(ts: str) -> float:
     try:
-        import plotly.graph_objects as go
-    except ImportError:
-        return None
-    fig = go.FigureWidget(data=[go.Scatter(x=[], y=[], mode="lines+markers", name="Energy (Wh)")])
-    fig.update_layout(height=260, margin={"l": 40, "r": 10, "t": 30, "b": 30}, title="No transaction",
-                      yaxis_title="Wh")
-    return fig
+        return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0

@@ -40,7 +40,9 @@ from ocppemu.workbench.interface import (
     Stats,
     SystemStatus,
     TemplateCreate,
+    TemplateDeleted,
     TemplateList,
+    TemplateUpdate,
     TemplateView,
     TransactionList,
     WorkbenchError,
@@ -151,6 +153,12 @@ class RemoteWorkbench:
 
     async def save_template(self, template: TemplateCreate) -> TemplateView:
         return await self._call("POST", "/api/stations/templates", TemplateView, template)
+
+    async def update_template(self, name: str, template: TemplateUpdate) -> TemplateView:
+        return await self._call("PUT", f"/api/stations/templates/{self._p(name)}", TemplateView, template)
+
+    async def delete_template(self, name: str) -> TemplateDeleted:
+        return await self._call("DELETE", f"/api/stations/templates/{self._p(name)}", TemplateDeleted)
 
     async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView:
         return await self._call("POST", f"/api/stations/templates/{self._p(name)}", StationView, request)

@@ -44,7 +44,9 @@ from ocppemu.store import (
     open_store,
     stations_io,
 )
+from ocppemu.workbench.action_checks import check_action
 from ocppemu.workbench.auto_driver import AutoDriver, enabled_copy
+from ocppemu.workbench.durable import resume, snapshot
 from ocppemu.workbench.events import EventBus
 from ocppemu.workbench.findings import FindingsMixin
 from ocppemu.workbench.history import HistoryMixin
@@ -68,7 +70,9 @@ from ocppemu.workbench.interface import (
     StationView,
     SystemStatus,
     TemplateCreate,
+    TemplateDeleted,
     TemplateList,
+    TemplateUpdate,
     TemplateView,
     WorkbenchEvent,
 )
@@ -121,6 +125,9 @@ class Workbench(HistoryMixin, FindingsMixin):
         self.auto = AutoDriver()
         self._lock = asyncio.Lock()
         self.unwritten = Unwritten()
+        self._clean_stop = False
+        self._store_ok = True
+        self._dirty = asyncio.Event()
         self._waiters: dict[tuple[str, str], asyncio.Future[FrameRecord]] = {}
         self._sync_task: asyncio.Task[None] | None = None
         self._started_at = time.time()
@@ -154,7 +161,8 @@ class Workbench(HistoryMixin, FindingsMixin):
                 log.warning("station %s not loaded: %s", config.station_id, exc)
                 continue
             st.saved = saved.state
-            st.core.queue.restore(saved.queue)
+            for note in resume(st.core, saved, time.time()):
+                log.info("station %s after restart: %s", config.station_id, note)
             self._put(config.station_id, st)
         for st in self._stations.values():
             if st.config.enabled and st.config.auto_start:
@@ -188,6 +196,7 @@ class Workbench(HistoryMixin, FindingsMixin):
         self.auto.close()
         for st in list(self._stations.values()):
             await st.runtime.stop()
+        self._clean_stop = True
         try:
             await asyncio.wait_for(self._sync_all(), left() * 0.5)
         except TimeoutError:
@@ -208,6 +217,7 @@ class Workbench(HistoryMixin, FindingsMixin):
         runtime = Runtime(core, self._transport_factory)
         sid = config.station_id
         runtime.on_state = lambda rt: self._publish_state(sid, rt)
+        runtime.before_send = lambda: self._sync_before_send(self._stations[sid])
         runtime.pressure = self.recorder.pressure
         return _Station(core, runtime)
 
@@ -248,6 +258,15 @@ class Workbench(HistoryMixin, FindingsMixin):
     def view(self, st: _Station, include_secrets: bool = False) -> StationView:
         snap = st.core.snapshot()
         state = self._state_of(st)
+        # energy and SoC as the meter model has them now, not as of the last sample
+        readings = st.core.meter_readings(time.time())
+        for c in snap.get("connectors") or []:
+            live = readings.get(c.get("id"))
+            if live is not None:
+                c["energy_wh"] = round(live[0], 1)
+                if c.get("soc") is not None:
+                    c["soc"] = round(live[2], 1)
+        registers = {k: r[0] for k, r in readings.items()} or state.energy_register_wh
         return StationView(
             station_id=st.config.station_id, config=st.config.export(include_secrets), snapshot=snap,
             runtime=StationRuntime(
@@ -258,7 +277,7 @@ class Workbench(HistoryMixin, FindingsMixin):
                 frames_dropped=self._dropped_of(st.config.station_id),
                 auto_transactions=self.auto.status(st.config.station_id),
                 active_transactions={str(k): v for k, v in state.active_transactions.items()},
-                energy_register_wh={str(k): v for k, v in state.energy_register_wh.items()}))
+                energy_register_wh={str(k): v for k, v in registers.items()}))
 
     def _dropped_of(self, station_id: str) -> int:
         buf = self.recorder.buffer
@@ -460,6 +479,23 @@ class Workbench(HistoryMixin, FindingsMixin):
         return TemplateView(name=template.name, builtin=False, description=template.description,
                             station=template.station)
 
+    async def update_template(self, name: str, template: TemplateUpdate) -> TemplateView:
+        """Replace a user template's description and station document; built-in templates cannot change."""
+        if name in BUILTIN_TEMPLATES:
+            raise Conflict(f"{name!r} is a built-in template and cannot be changed; save a copy under another name")
+        if await self.repo.get_template(name) is None:
+            raise NotFound(f"no user template {name!r}")
+        return await self.save_template(TemplateCreate(name=name, description=template.description,
+                                                       station=template.station))
+
+    async def delete_template(self, name: str) -> TemplateDeleted:
+        """Delete a user template (stations made from it are not touched); built-in templates cannot go."""
+        if name in BUILTIN_TEMPLATES:
+            raise Conflict(f"{name!r} is a built-in template and cannot be deleted")
+        if not await self.repo.delete_template(name):
+            raise NotFound(f"no user template {name!r}")
+        return TemplateDeleted(name=name, deleted=True)
+
     async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView:
         doc = BUILTIN_TEMPLATES.get(name) or await self.repo.get_template(name)
         if doc is None:
@@ -476,6 +512,7 @@ class Workbench(HistoryMixin, FindingsMixin):
     async def station_action(self, station_id: str, request: ActionRequest) -> ActionResponse:
         """Apply a user action (see :class:`ActionRequest`); a refusal is ``ok=False`` with the reason."""
         st = self._get(station_id)
+        check_action(st.config, request)
         core: StationActions = st.core
         rt, r, c = st.runtime, request, request.connector_id
         if r.action == "auto_transactions":
@@ -593,6 +630,8 @@ class Workbench(HistoryMixin, FindingsMixin):
     # -- listeners and state sync ---------------------------------------------------------------------------------
 
     def _on_frame(self, record: FrameRecord) -> None:
+        if record.action == "MeterValues" and record.direction == "sent":
+            self._dirty.set()  # the register the CSMS saw is saved before it could be lost
         if record.direction == "received" and self._waiters:
             for key in ((record.station_id, record.correlation_id or ""), (record.station_id, "*")):
                 fut = self._waiters.get(key)
@@ -605,6 +644,8 @@ class Workbench(HistoryMixin, FindingsMixin):
         self.bus.publish("state", station_id, time.time(), {"state": rt.state})
 
     def _on_event(self, event: StationEvent) -> None:
+        if event.kind in ("transaction", "transaction_event"):
+            self._dirty.set()  # a transaction started, got its CSMS id or ended: save the durable state now
         self.bus.publish("event", event.station_id, event.timestamp, {"kind": event.kind, **event.data})
         if event.kind == "finding" or (event.kind == "connection" and event.data.get("status") == "error"):
             self.bus.publish("error", event.station_id, event.timestamp, {"kind": event.kind, **event.data})
@@ -619,7 +660,8 @@ class Workbench(HistoryMixin, FindingsMixin):
             st.saved.last_heartbeat if st.saved else None)
         return StationRuntimeState(station_id=st.config.station_id, connection_status=status,  # type: ignore[arg-type]
                                    registration_status=reg, last_heartbeat=hb, last_error=core.last_error,
-                                   active_transactions=active, energy_register_wh=st.core.registers())
+                                   active_transactions=active, energy_register_wh=st.core.registers(),
+                                   durable=snapshot(core, clean=self._clean_stop))
 
     async def _sync(self, st: _Station) -> None:
         state = self._state_of(st)
@@ -628,8 +670,16 @@ class Workbench(HistoryMixin, FindingsMixin):
         try:
             if await self.repo.update_runtime_state(state):
                 st.saved = state
+            self._store_ok = True
         except Exception as exc:  # the store may be down; retried on the next round
+            self._store_ok = False
             log.warning("station %s: runtime state not saved: %s", st.config.station_id, exc)
+
+    async def _sync_before_send(self, st: _Station) -> None:
+        """Before a station's frames go out: save its state if it changed, unless the store is failing (then the
+        periodic sync keeps trying and the station is not held up)."""
+        if self._store_ok:
+            await self._sync(st)
 
     async def _sync_all(self) -> None:
         for st in list(self._stations.values()):
@@ -637,7 +687,14 @@ class Workbench(HistoryMixin, FindingsMixin):
 
     async def _sync_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.app.application.state_sync_interval)
+            # A transaction event saves at once, the rest periodically. (asyncio.wait, not wait_for: on Python
+            # 3.11 wait_for can swallow the cancellation of this task when the event is set at the same time.)
+            waiter = asyncio.ensure_future(self._dirty.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=self.app.application.state_sync_interval)
+            finally:
+                waiter.cancel()
+            self._dirty.clear()
             await self._sync_all()
 
 

@@ -123,7 +123,23 @@ class TemplateCreate(_Model):
     station: dict[str, Any]
 
 
+class TemplateUpdate(_Model):
+    """A new description and station document for an existing user template (its name stays)."""
+
+    description: str = ""
+    station: dict[str, Any]
+
+
+class TemplateDeleted(_Model):
+    name: str
+    deleted: bool
+
+
 class ImportRequest(_Model):
+    """Stations to import; an export of ``/api/stations/export`` imports back as it is."""
+
+    format: Literal["ocppemu-stations"] | None = None
+    version: int | None = Field(default=None, ge=1, le=1)
     stations: list[Any] = Field(description="Station objects, as in an export's 'stations'")
     replace: bool = False
     dry_run: bool = False
@@ -365,6 +381,8 @@ class WorkbenchAPI(Protocol):
     async def export_stations(self, include_secrets: bool = False) -> StationsExport: ...
     async def list_templates(self) -> TemplateList: ...
     async def save_template(self, template: TemplateCreate) -> TemplateView: ...
+    async def update_template(self, name: str, template: TemplateUpdate) -> TemplateView: ...
+    async def delete_template(self, name: str) -> TemplateDeleted: ...
     async def create_from_template(self, name: str, request: FromTemplateRequest) -> StationView: ...
     async def station_action(self, station_id: str, request: ActionRequest) -> ActionResponse: ...
     async def send_message(self, station_id: str, request: SendMessageRequest) -> SendMessageResult: ...

@@ -88,7 +88,41 @@ async def load_saved(repo: Repository, station_id: str) -> SavedStation:
     state = await repo.get_runtime_state(station_id)
     registers = {int(k): float(v) for k, v in state.energy_register_wh.items()} if state else None
     queue = [QueuedMessage.from_doc(item.doc) for item in await repo.queue_list(station_id)]
+    if registers is not None:
+        connector_of = {t.get("local_key"): t.get("connector_id")
+                        for t in ((state.durable or {}).get("transactions", []) if state else [])}
+        for connector, wh in queued_registers(queue, connector_of).items():
+            if wh > registers.get(connector, 0.0):
+                registers[connector] = wh  # a queued meter value is newer than the last saved register
     return SavedStation(state, registers, queue)
+
+
+def queued_registers(queue: list[QueuedMessage], connector_of: dict[Any, Any]) -> dict[int, float]:
+    """The highest energy register (Wh) per connector (1.6) or EVSE (2.x) in queued MeterValues,
+    StopTransaction and TransactionEvent payloads."""
+    out: dict[int, float] = {}
+    for entry in queue:
+        p = entry.payload
+        evse = p.get("evse")
+        connector = p.get("connectorId", p.get("evseId", evse.get("id") if isinstance(evse, dict) else
+                                                connector_of.get(entry.local_tx)))
+        if not isinstance(connector, int):
+            continue
+        values: list[float] = []
+        if entry.action == "StopTransaction" and isinstance(p.get("meterStop"), int | float):
+            values.append(float(p["meterStop"]))
+        for mv in list(p.get("meterValue") or []) + list(p.get("transactionData") or []):
+            for sv in mv.get("sampledValue", []) if isinstance(mv, dict) else []:
+                if sv.get("measurand", "Energy.Active.Import.Register") != "Energy.Active.Import.Register":
+                    continue
+                try:
+                    value = float(sv["value"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                values.append(value * 1000 if sv.get("unit") == "kWh" else value)
+        if values:
+            out[connector] = max(out.get(connector, 0.0), *values)
+    return out
 
 
 @dataclass(slots=True, frozen=True)

@@ -20,13 +20,17 @@
 //   {"action": "click", "selector": "css", "text": "substring"?}  first visible match (filtered by text if given)
 //   {"action": "fill", "selector": "css", "value": "..."}
 //   {"action": "press", "selector": "css", "key": "Enter"}
+//   {"action": "select", "selector": "css of a <select>", "value": "option value or label"}
 //   {"action": "read", "selector": "css", "name": "key"?}         innerText of the first match into texts[name]
+//   {"action": "read_all", "selector": "css", "name": "key"}         innerText of every match into texts[name] (a list)
+//   {"action": "sleep", "ms": 1000}                                 let time pass (values that must change)
+//   {"action": "touch", "path": "/abs/file"}                        create a file: tells the test a point is reached
 //   {"action": "screenshot", "path": "/abs/file.png", "full_page": true?}
 //
 // Result (stdout, one JSON object): ok, error, failed_step, steps_done, texts, console_errors, page_errors,
 // failed_requests, http_errors, external_requests, screenshots, elapsed_ms.
 // Exit code: 0 when every step passed, 1 when a step failed (the result says which), 2 for an unusable job.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -94,6 +98,9 @@ async function runStep(page, step, result, timeout) {
     case "fill":
       await locate(page, step).fill(String(step.value ?? ""), { timeout });
       return;
+    case "select":
+      await locate(page, step).selectOption(String(step.value ?? ""), { timeout });
+      return;
     case "press":
       await locate(page, step).press(String(step.key), { timeout });
       return;
@@ -102,6 +109,16 @@ async function runStep(page, step, result, timeout) {
       result.texts[step.name ?? step.selector] = text;
       return;
     }
+    case "read_all": {
+      result.texts[step.name ?? step.selector] = await page.locator(step.selector).allInnerTexts();
+      return;
+    }
+    case "sleep":
+      await page.waitForTimeout(Number(step.ms ?? 1000));
+      return;
+    case "touch":
+      writeFileSync(String(step.path), String(Date.now()));
+      return;
     case "screenshot": {
       if (typeof step.path !== "string" || !step.path) throw new Error("screenshot needs a path");
       await page.screenshot({ path: step.path, fullPage: step.full_page ?? true, timeout });

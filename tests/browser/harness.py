@@ -232,6 +232,75 @@ def voila_server(
         shutil.rmtree(workdir / "runtime", ignore_errors=True)
 
 
+@contextmanager
+def ui_server(
+    dashboards: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    orphan_timeout: float = 60.0,
+    startup_timeout: float = 90.0,
+) -> Iterator[tuple[VoilaServer, subprocess.Popen[bytes]]]:
+    """The dashboards served the way ``ocppemu ui`` serves them (:func:`ocppemu.ui.voila_command`: the
+    ``DashboardsApp`` with its kernel shutdown and culler, the packaged template, the page extensions), on a free
+    port; yields the server and its process. ``env`` adds variables (the daemon's URL and token)."""
+    import argparse
+
+    from ocppemu.ui import ui_environment, voila_command
+
+    workdir = Path(tempfile.mkdtemp(prefix="ocppemu-ui-"))
+    log_path = workdir / "voila.log"
+    port = free_port()
+    args = argparse.Namespace(port=port, no_browser=True, orphan_timeout=orphan_timeout, url=None, token=None,
+                              data_dir=None)
+    cmd = [*voila_command(args, Path(dashboards).resolve()), "--Voila.port_retries=0", "--show_tracebacks=True"]
+    base_env = dict(os.environ)
+    base_env.update(env or {})
+    child_env = ui_environment(args) | base_env | {
+        "JUPYTER_PATH": ui_environment(args)["JUPYTER_PATH"],
+        "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"), "JUPYTER_PLATFORM_DIRS": "1", "PYTHONUNBUFFERED": "1"}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=child_env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT)
+    server = VoilaServer(base_url=f"http://127.0.0.1:{port}/", port=port, log_path=log_path)
+    try:
+        problem = _wait_until_answering(server.base_url, proc, time.monotonic() + startup_timeout)
+        if problem is not None:
+            raise RuntimeError(f"{problem}; command: {' '.join(cmd)}\n--- voila log ---\n{server.log_tail()}")
+        yield server, proc
+    finally:
+        _stop(proc)
+        shutil.rmtree(workdir / "runtime", ignore_errors=True)
+
+
+def kernel_pids(proc: subprocess.Popen[bytes]) -> list[int]:
+    """Process ids of the kernels a Voila process runs now (its child processes)."""
+    return _descendants(proc.pid) if proc.poll() is None else []
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/statm").read_text().split()
+    except OSError:
+        return 0
+    return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_pages(job: Mapping[str, Any], *, timeout: float = 900.0) -> dict[str, Any]:
+    """Run ``pages.mjs`` (open pages one after the other, time them, close them) and return its result."""
+    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+    proc = subprocess.run(["node", str(HERE / "pages.mjs"), "-"], input=json.dumps(job), capture_output=True,
+                          text=True, cwd=HERE, env=env, timeout=timeout, check=False)
+    lines = proc.stdout.strip().splitlines()
+    try:
+        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        result = {}
+    if "ok" not in result:
+        raise RuntimeError(f"pages.mjs failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return result
+
+
 def run_browser(job: Mapping[str, Any], *, timeout: float = 180.0) -> dict[str, Any]:
     """Run one job (see ``drive.mjs`` for its fields) in headless Chromium and return the driver's result.
 

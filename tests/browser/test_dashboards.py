@@ -5,94 +5,45 @@ interaction. Screenshots of every view are written to docs/screenshots/."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.harness import VoilaServer, describe, offline_violations, require_browser_parts, run_browser
+from tests.browser.daemon import Daemon, ensure_connected, spawn_daemon
+from tests.browser.harness import (
+    VoilaServer,
+    describe,
+    offline_violations,
+    require_browser_parts,
+    run_browser,
+    ui_server,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "dashboards"
 SHOTS = ROOT / "docs" / "screenshots"
 
 
-class Daemon:
-    def __init__(self, url: str, token: str, proc: subprocess.Popen[str]) -> None:
-        self.url, self.token, self.proc = url, token, proc
-
-    def call(self, coro_fn: Callable[[Any], Any]) -> Any:
-        """Run ``coro_fn(client)`` against the daemon with the package's own client."""
-        import ocppemu
-
-        async def go() -> Any:
-            wb = await ocppemu.connect(self.url, token=self.token)
-            try:
-                return await coro_fn(wb)
-            finally:
-                await wb.close()
-
-        return asyncio.run(go())
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     require_browser_parts()
-    data = tmp_path_factory.mktemp("daemon")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ocppemu", "serve", "--port", "0", "--data-dir", str(data),
-         "--store", f"sqlite:///{str(data / 'ocppemu.db').lstrip('/')}", "--demo-csms", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=data)
-    url = None
-    deadline = time.monotonic() + 60
-    lines: list[str] = []
-    assert proc.stdout is not None
-    while url is None and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        lines.append(line)
-        m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
-        if m:
-            url = m.group(1)
-    if url is None:
-        proc.kill()
-        pytest.fail("the daemon did not start:\n" + "".join(lines))
-    token = (data / "api-token").read_text().strip()
+    d = spawn_daemon(tmp_path_factory.mktemp("daemon"))
     try:
-        yield Daemon(url, token, proc)
+        yield d
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        d.stop()
 
 
 @pytest.fixture
-def voila(start_voila: Callable[..., VoilaServer], daemon: Daemon) -> VoilaServer:
-    return start_voila(DASHBOARDS, env={"OCPPEMU_URL": daemon.url, "OCPPEMU_TOKEN": daemon.token})
-
-
-def ensure_connected(daemon: Daemon, station_id: str) -> None:
-    async def go(wb: Any) -> None:
-        ids = {v.station_id for v in (await wb.list_stations()).stations}
-        if station_id not in ids:
-            await wb.create_station({"station_id": station_id})
-        await wb.start_station(station_id)
-        from ocppemu.widgets.session import wait_for_state
-
-        await wait_for_state(wb, station_id, "connected")
-
-    daemon.call(go)
+def voila(daemon: Daemon) -> Iterator[VoilaServer]:
+    with ui_server(DASHBOARDS, env=daemon.env()) as (server, _proc):
+        yield server
 
 
 def check(result: dict[str, Any], server: VoilaServer) -> str:
@@ -144,7 +95,7 @@ def test_dashboard_quick_start_turns_a_station_connected(voila: VoilaServer, dae
         {"action": "click",
          "selector": ".widget-hbox:has(.ocppemu-row[data-station='BR-DASH-2']) .ocppemu-quick-start"},
         {"action": "wait", "selector": ".ocppemu-row[data-station='BR-DASH-2'] .state-connected", "timeout_ms": 30000},
-        {"action": "wait", "selector": ".ocppemu-dashboard .js-plotly-plot"},
+        {"action": "wait", "selector": ".ocppemu-dashboard .ocppemu-rate-chart svg"},
         {"action": "read", "selector": ".ocppemu-summary", "name": "summary"},
         {"action": "read", "selector": "body", "name": "page"},
         shot("dashboard"),
@@ -261,7 +212,7 @@ def test_ocppemu_ui_serves_the_dashboards_offline_attached_to_the_daemon(daemon:
         assert problem is None, problem + (tmp_path / "ui.log").read_text()
         server = VoilaServer(f"http://127.0.0.1:{port}/", port, tmp_path / "ui.log")
         result = run_browser({"url": server.render_url("overview.ipynb"), "timeout_ms": 60000, "steps": [
-            {"action": "wait", "selector": ".ocppemu-row[data-station='BR-UI'] .state-connected"},
+            {"action": "wait", "selector": ".ocppemu-card-BR-UI .state-connected"},
             {"action": "read", "selector": "body", "name": "page"},
         ]})
         check(result, server)

@@ -17,6 +17,7 @@ from ocppemu.workbench.interface import (
     NotFound,
     SendMessageRequest,
     TemplateCreate,
+    TemplateUpdate,
     WorkbenchAPI,
     WorkbenchEvent,
 )
@@ -87,6 +88,25 @@ async def test_templates_and_clone(wb: WorkbenchAPI) -> None:
         await wb.save_template(TemplateCreate(name="broken", station={"connectors": [{"id": 3}]}))
     mine = await wb.create_from_template("mine", FromTemplateRequest(station_id="T3"))
     assert mine.config["vendor"] == "Acme"
+    # a user template is edited and deleted (built-in ones are refused with a reason)
+    edited = await wb.update_template("mine", TemplateUpdate(description="edited",
+                                                             station={"vendor": "Bcme", "connectors": [{"id": 1}]}))
+    assert edited.description == "edited" and edited.station["vendor"] == "Bcme"
+    listed = {t.name: t for t in (await wb.list_templates()).templates}
+    assert listed["mine"].description == "edited" and listed["mine"].station["vendor"] == "Bcme"
+    with pytest.raises(InvalidRequest):
+        await wb.update_template("mine", TemplateUpdate(station={"connectors": [{"id": 3}]}))
+    with pytest.raises(Conflict, match="built-in"):
+        await wb.update_template("ac-7kw-single-1.6", TemplateUpdate(station={}))
+    with pytest.raises(Conflict, match="built-in"):
+        await wb.delete_template("ac-7kw-single-1.6")
+    with pytest.raises(NotFound):
+        await wb.update_template("nope", TemplateUpdate(station={}))
+    assert (await wb.delete_template("mine")).deleted
+    assert "mine" not in {t.name for t in (await wb.list_templates()).templates}
+    with pytest.raises(NotFound):
+        await wb.delete_template("mine")
+    assert (await wb.get_station("T3")).config["vendor"] == "Acme"  # stations made from it stay as they are
     clone = await wb.clone_station("T1", CloneRequest(station_id="T1b", overrides={"name": "copy"}))
     assert clone.config["name"] == "copy" and len(clone.config["connectors"]) == 2
 

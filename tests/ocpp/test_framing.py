@@ -42,7 +42,8 @@ def test_21_only_frames(frame) -> None:  # type: ignore[no-untyped-def]
     ('[9, "1", "Heartbeat", {}]', Version.V16, ErrorCode.PROTOCOL_ERROR, "1"),
     ('[2, "1", "Heartbeat", []]', Version.V16, ErrorCode.FORMAT_VIOLATION, "1"),
     ('[2, "1", "Heartbeat"]', Version.V201, ErrorCode.RPC_FRAMEWORK_ERROR, "1"),
-    ('[2, "' + "x" * 40 + '", "Heartbeat", {}]', Version.V201, ErrorCode.RPC_FRAMEWORK_ERROR, "x" * 36),
+    ('[2, "' + "x" * 40 + '", "Heartbeat", {}]', Version.V201, ErrorCode.RPC_FRAMEWORK_ERROR, "x" * 40),
+    ('[2, "' + "y" * 129 + '", "Heartbeat", {}]', Version.V16, ErrorCode.FORMAT_VIOLATION, "y" * 129),
 ])
 def test_malformed(text: str, version: Version, code: ErrorCode, message_id: str) -> None:
     got = parse(text, version)

@@ -162,3 +162,15 @@ async def test_queue_document_over_limit_is_refused(repo: Repository) -> None:
 
 def test_helpers_make_ms_precision_times() -> None:
     assert at(1.2345) - at(0) == timedelta(milliseconds=1235) - timedelta(milliseconds=1)
+
+
+async def test_a_reused_csms_transaction_id_keeps_one_record_per_transaction(repo: Repository) -> None:
+    """Some CSMSs reuse transaction ids: three transactions with id 1 are three records, each updated in place."""
+    for start in (0, 100, 200):
+        await repo.upsert_transaction(tx("CP1", "1", start, id_tag=f"T{start}"))
+    await repo.upsert_transaction(tx("CP1", "1", 100, id_tag="T100", status="completed", meter_stop=2000, stop=150))
+    rows = await repo.query_transactions(station_id="CP1")
+    assert [(r.start_timestamp, r.id_tag, r.status) for r in rows] == [
+        (at(200), "T200", "active"), (at(100), "T100", "completed"), (at(0), "T0", "active")]
+    newest = await repo.get_transaction("CP1", "1")
+    assert newest is not None and newest.start_timestamp == at(200)

@@ -11,8 +11,8 @@ a frame with surrogates never stalls a batch: every other frame of it is stored.
 from __future__ import annotations
 
 import itertools
-import os
 import json
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +60,10 @@ async def read_back(repo: Repository, station_id: str) -> FrameRecord:
     return rows[0].record
 
 
-@settings(max_examples=int(os.environ.get("OCPPEMU_TEST_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+EXAMPLES = int(os.environ.get("OCPPEMU_TEST_EXAMPLES", "60"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=payloads, texts=st.lists(st.one_of(st.none(), text), min_size=4, max_size=4), ascii_raw=st.booleans())
 async def test_random_frames_read_back_byte_identical(
     repo: Repository, payload: Any, texts: list[str | None], ascii_raw: bool

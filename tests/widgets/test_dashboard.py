@@ -28,9 +28,8 @@ async def test_dashboard_lists_stations_live_and_quick_start_stop(wb: WorkbenchA
     d.buttons["D-2"][0].click()  # quick start
     await eventually(lambda: "state-connected" in d.buttons["D-2"][2].value, what="D-2 connected on the dashboard")
     assert "2</b> connected" in d.summary.value
-    await eventually(lambda: d.frames_seen > 0 and d.chart is not None and len(d.chart.data) > 0,
-                     what="frames in the chart")
-    assert {t.name for t in d.chart.data} >= {"D-2"}
+    await eventually(lambda: d.frames_seen > 0 and "<polyline" in d.chart.value, what="frames in the chart")
+    assert "<title>D-2</title>" in d.chart.value  # a line of the chart per station
     d.buttons["D-1"][1].click()  # quick stop
     await eventually(lambda: "state-stopped" in d.buttons["D-1"][2].value, what="D-1 stopped")
     await d.close()

@@ -82,3 +82,100 @@ async def test_save_and_load_a_template(wb: WorkbenchAPI, tmp_path: Path) -> Non
     c.template_name.value = "bad/name"
     c.save_template_button.click()
     assert "template name" in c.tasks.status.value
+
+
+def test_a_send_plan_from_what_the_user_typed() -> None:
+    from datetime import datetime
+
+    from ocppemu.widgets.send_schedule import Plan, plan
+
+    now = datetime(2026, 5, 1, 12, 0, 0).timestamp()
+    assert plan(now, "now") == Plan((now,))
+    assert plan(now, "delay", delay=30, repeat=3, every=10) == Plan((now + 30, now + 40, now + 50))
+    at = plan(now, "at", at="12:30")
+    assert isinstance(at, Plan) and at.times == (now + 1800,)
+    tomorrow = plan(now, "at", at="11:00")
+    assert isinstance(tomorrow, Plan) and tomorrow.times[0] == now + 23 * 3600
+    assert "not a time" in str(plan(now, "at", at="soon"))
+    assert "in the past" in str(plan(now, "at", at="2020-01-01T00:00:00"))
+    assert "interval" in str(plan(now, "now", repeat=2, every=0))
+    assert "repeat" in str(plan(now, "now", repeat=0))
+    assert Plan((now, now + 5, now + 10)).describe(now) == "3 times every 5 s, starting now"
+
+
+async def test_scheduled_repeated_sends_and_labels_of_what_was_sent(wb: WorkbenchAPI, tmp_path: Path) -> None:
+    import asyncio
+
+    from .conftest import eventually
+
+    await connected_station(wb, "CR-S")
+    c = MessageCrafter(wb, templates_path=tmp_path / "t.json")
+    await c.tasks.idle()
+    c.when.value, c.delay.value, c.repeat.value, c.every.value = "delay", 0.2, 2, 0.3
+    c.schedule()
+    assert "Heartbeat from CR-S, 2 times every 0.3 s" in c.scheduled.value
+    await eventually(lambda: len(c.history) == 2, what="two scheduled sends")
+    await c.tasks.idle()
+    assert [h.action for h in c.history] == ["Heartbeat #2/2", "Heartbeat #1/2"]
+    await eventually(lambda: c.scheduled.value == "", what="the schedule done")
+    # a raw frame is named by its own action, not the picker's
+    c.mode.value = "raw"
+    c.editor.value = '[2, "raw-s", "StatusNotification", {}]'
+    c.send()
+    await c.tasks.idle()
+    assert c.history[0].action == "StatusNotification (raw)"
+    c.template_name.value = "raw-status"
+    c.save_template()
+    assert c.templates.load()["raw-status"].action == "StatusNotification"
+    # a send that fails leaves no earlier result on the page
+    assert c.result.value
+    await wb.stop_station("CR-S")
+    c.mode.value = "validated"
+    c.action.value = "Heartbeat"
+    c.send()
+    await c.tasks.idle()
+    assert c.result.value == "" and "not connected" in c.tasks.status.value
+    c.when.value, c.delay.value, c.repeat.value = "delay", 60, 1
+    c.schedule()
+    c.cancel_scheduled()
+    await asyncio.sleep(0)
+    await eventually(lambda: c.scheduled.value == "", what="the schedule cancelled")
+    await c.close()
+
+
+async def test_crafted_messages_become_steps_of_a_scenario_the_loader_accepts(wb: WorkbenchAPI,
+                                                                              tmp_path: Path) -> None:
+    import yaml
+
+    from ocppemu.scenarios.loader import loads
+
+    await connected_station(wb, "CR-SC")
+    c = MessageCrafter(wb, templates_path=tmp_path / "t.json")
+    await c.tasks.idle()
+    assert "No steps yet" in c.scenario_box.value
+    c.send()
+    await c.tasks.idle()
+    c.add_step()  # the Heartbeat just sent: it got a result, which is the format's default expectation
+    c.scope.value = False
+    c.mode.value = "raw"
+    c.editor.value = '[2, "raw-sc", "NoSuchAction", {}]'
+    c.timeout.value = 3
+    c.send()
+    await c.tasks.idle()
+    c.add_step()  # answered with a CallError: the step expects one
+    c.scenario_name.value = "crafted heartbeat"
+    text = c.scenario()
+    doc = yaml.safe_load(text)
+    assert doc["name"] == "crafted-heartbeat" and [s["id"] for s in doc["stations"]] == ["CR-SC"]
+    assert doc["stations"][0]["config"]["protocol_version"] == "1.6"
+    assert "csms_url" not in doc["stations"][0]["config"]  # the run decides where it connects
+    assert doc["steps"][0] == "connect"
+    assert doc["steps"][1] == {"send": {"action": "Heartbeat", "payload": {}, "on": ["CR-SC"]}}
+    assert doc["steps"][2] == {"send_raw": {"raw": '[2, "raw-sc", "NoSuchAction", {}]', "on": ["CR-SC"],
+                                            "expect": "error"}}
+    scenario = loads(text)
+    assert [s.kind for s in scenario.model.steps] == ["connect", "send", "send_raw"]
+    assert "crafted-heartbeat.yaml" in c.scenario_box.value
+    c.clear_steps()
+    assert c.steps == [] and "No steps yet" in c.scenario_box.value
+    await c.close()

@@ -100,3 +100,24 @@ async def test_sessions_and_authorizations_are_recorded(store_url: str, peer_csm
         for sid in ("S1", "S2"):
             last = (await repo.list_sessions(sid))[0].record
             assert (last.status, last.close_code, last.close_reason) == ("disconnected", 1000, "station stopped")
+
+
+async def test_2x_transaction_started_on_plug_in_records_its_id_tag(tmp_path: Path, peer_csms: PeerFactory) -> None:
+    """2.0.1 starts a transaction on plug-in (TxStartPoint EVConnected); the identifier presented afterwards is
+    in the stored transaction record (it was null)."""
+    peer = await peer_csms(versions=("2.0.1",))
+    async with Workbench(f"sqlite:///{tmp_path / 't.db'}", config=_config()) as wb:
+        await wb.create_station({"station_id": "TX2", "csms_url": peer.url, "auto_start": True,
+                                 "protocol_version": "2.0.1",
+                                 "configuration_overrides": {"TxCtrlr.TxStartPoint": "EVConnected"}})
+        await peer.wait_for("TX2", "BootNotification")
+        await asyncio.sleep(0.2)
+        assert (await wb.station_action("TX2", ActionRequest(action="plug_in"))).ok
+        await peer.wait_for("TX2", "TransactionEvent")
+        assert (await wb.station_action("TX2", ActionRequest(action="authorize", id_tag="DRIVER1"))).ok \
+            or (await wb.station_action("TX2", ActionRequest(action="start_transaction", id_tag="DRIVER1"))).ok
+        await peer.wait_for("TX2", "TransactionEvent", count=2)
+        await asyncio.sleep(0.2)
+        await wb.recorder.flush()
+        txs = await wb.repo.query_transactions("TX2")
+        assert len(txs) == 1 and txs[0].id_tag == "DRIVER1"

@@ -122,7 +122,8 @@ class Station16(StationCore):
             self._notify_status(conn, now)
         self._schedule_aligned(now)
         for conn in self.connectors.values():
-            if conn.tx is not None and not conn.tx.stopping:
+            # A re-registration keeps a running sample timer: restarting it would stretch the interval.
+            if conn.tx is not None and not conn.tx.stopping and not self.timers.is_set(("sample", conn.id)):
                 self._schedule_sample(conn, now)
 
     def configuration_changed(self, key: str, now: float) -> None:
@@ -608,6 +609,8 @@ class Station16(StationCore):
              "operative": c.operative,
              "transaction_id": None if c.tx is None else (c.tx.transaction_id or c.tx.local_key),
              "id_tag": None if c.tx is None else c.tx.id_tag,
+             "started_at": None if c.tx is None else c.tx.started_at,
+             "meter_start_wh": None if c.tx is None else c.tx.meter_start,
              "power_w": None if c.meter is None else round(c.meter.power_w, 1),
              "energy_wh": None if c.meter is None else round(c.meter.register_wh, 1),
              "soc": None if c.meter is None or c.tx is None else round(c.meter.soc, 1)}
@@ -615,6 +618,14 @@ class Station16(StationCore):
         ]
         snap["configuration"] = self.cfg.get_configuration(None)["configurationKey"]
         return snap
+
+    def meter_readings(self, now: float) -> dict[int, tuple[float, float, float]]:
+        out: dict[int, tuple[float, float, float]] = {}
+        for c in self.connectors.values():
+            if c.meter is not None:
+                energy, soc = c.meter.reading_at(now)
+                out[c.id] = (energy, c.meter.power_w, soc)
+        return out
 
     def registers(self) -> dict[int, float]:
         """Energy registers per connector, to be saved and passed back after a restart."""

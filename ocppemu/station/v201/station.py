@@ -456,6 +456,8 @@ class Station201(TransactionEngine):
              "transaction_id": None if e.active_tx is None else e.active_tx.transaction_id,
              "id_tag": None if e.active_tx is None or e.active_tx.id_token is None else e.active_tx.id_token.id,
              "charging_state": None if e.active_tx is None else e.active_tx.charging_state,
+             "started_at": None if e.active_tx is None else e.active_tx.started_at,
+             "meter_start_wh": None if e.active_tx is None else e.active_tx.meter_start_wh,
              "power_w": round(e.meter.power_w, 1), "energy_wh": round(e.meter.register_wh, 1),
              "soc": round(e.meter.soc, 1) if e.active_tx is not None else None,
              "reservation_id": None if e.reservation is None else e.reservation.id,
@@ -471,6 +473,13 @@ class Station201(TransactionEngine):
             for r in self.dm.base_report("ConfigurationInventory") for a in r["variableAttribute"]
         ]
         return snap
+
+    def meter_readings(self, now: float) -> dict[int, tuple[float, float, float]]:
+        out: dict[int, tuple[float, float, float]] = {}
+        for e in self.evses.values():
+            energy, soc = e.meter.reading_at(now)
+            out[e.id] = (energy, e.meter.power_w, soc)
+        return out
 
     def registers(self) -> dict[int, float]:
         """Energy registers per EVSE, to be saved and passed back after a restart."""

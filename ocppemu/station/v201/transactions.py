@@ -222,6 +222,9 @@ class TransactionEngine(StationCore):
         if tx is not None:
             if token is not None and tx.id_token is None:
                 tx.id_token, tx.token_sent = token, False
+                if tx.record is not None and self.sinks.transaction is not None:
+                    tx.record.id_tag = token.id  # started on plug-in: the stored record names its driver now
+                    self.sinks.transaction(tx.record)
             self._consume_reservation(evse, tx, token, group, now)
             if evse.pending_remote_start_id is not None and tx.remote_start_id is None:
                 tx.remote_start_id = evse.pending_remote_start_id
