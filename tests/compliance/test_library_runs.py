@@ -31,10 +31,6 @@ def _params() -> list[object]:
     out: list[object] = []
     for path, version in _cases():
         marks = []
-        if path.stem == "connector-fault" and version != "1.6":
-            marks.append(pytest.mark.xfail(strict=True, reason="engine bug: the workbench's fault/recover actions "
-                                           "pass the 1.6 argument order to the 2.x station (connector id becomes "
-                                           "the time)"))
         if path.stem == "csms-robustness" and version == "2.1":
             marks.append(pytest.mark.xfail(strict=True, reason="the independent CSMS (the ocpp package) leaves calls "
                                            "of unknown 2.1 actions unanswered: the scenario rightly fails it"))
