@@ -687,13 +687,12 @@ class Workbench(HistoryMixin, FindingsMixin):
 
     async def _sync_loop(self) -> None:
         while True:
-            # A transaction event saves at once, the rest periodically. (asyncio.wait, not wait_for: on Python
-            # 3.11 wait_for can swallow the cancellation of this task when the event is set at the same time.)
-            waiter = asyncio.ensure_future(self._dirty.wait())
-            try:
-                await asyncio.wait({waiter}, timeout=self.app.application.state_sync_interval)
-            finally:
-                waiter.cancel()
+            # A transaction event saves at once, the rest periodically. (asyncio.timeout, not wait_for: on Python
+            # 3.11 wait_for can swallow the cancellation of this task when the event is set at the same time; and
+            # no waiter task is made per round.)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.app.application.state_sync_interval):
+                    await self._dirty.wait()
             self._dirty.clear()
             await self._sync_all()
 
