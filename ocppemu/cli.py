@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ocppemu import __version__
+from ocppemu.version import __version__
 
 
 def _add_station_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

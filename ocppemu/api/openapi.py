@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from ocppemu import __version__
 from ocppemu.api.routes import EXPORT_TYPES, ROUTES
+from ocppemu.version import __version__
 from ocppemu.workbench.interface import ErrorBody
 
 REF = "#/components/schemas/{model}"

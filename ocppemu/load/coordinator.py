@@ -22,9 +22,9 @@ from typing import Any, Protocol
 
 import orjson
 
-from ocppemu import __version__
 from ocppemu.load.metrics import merge_snapshots
 from ocppemu.store.codec import encode_cursor, to_ms
+from ocppemu.version import __version__
 from ocppemu.workbench import interface as api
 
 log = logging.getLogger(__name__)

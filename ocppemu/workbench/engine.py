@@ -25,7 +25,6 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from ocppemu import __version__
 from ocppemu.config.app import AppConfig
 from ocppemu.config.masking import MASK, mask_secrets
 from ocppemu.config.station import StationConfig, StationRuntimeState
@@ -44,6 +43,7 @@ from ocppemu.store import (
     open_store,
     stations_io,
 )
+from ocppemu.version import __version__
 from ocppemu.workbench.action_checks import check_action
 from ocppemu.workbench.auto_driver import AutoDriver, enabled_copy
 from ocppemu.workbench.durable import resume, snapshot
